@@ -1,0 +1,20 @@
+//! facecam: local, private face enrollment and identification.
+//!
+//! The vision core is [`detect`] (Haar cascade) → [`normalize`] (face crop)
+//! → [`recognizer`] (`opencv::face`), with [`store`] keeping the gallery on
+//! disk. The binary adds the CLI and the desktop window on top.
+
+pub mod app;
+pub mod cascade;
+pub mod config;
+pub mod cv;
+pub mod dataset;
+pub mod detect;
+pub mod eval;
+pub mod fsutil;
+pub mod identify;
+pub mod names;
+pub mod normalize;
+pub mod paths;
+pub mod recognizer;
+pub mod store;

@@ -1,0 +1,444 @@
+//! The `facecam` binary: command-line parsing, output, and the exit code.
+//! All the work is in the library; errors become `anyhow` only here.
+
+mod cli;
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use opencv::core::Mat;
+use serde::Serialize;
+use serde_json::json;
+
+use cli::{Cli, Command, EnrollArgs, EvalArgs, Global, IdentifyArgs, ImportArgs, PeopleCommand};
+use facecam::cascade;
+use facecam::config::Config;
+use facecam::cv;
+use facecam::dataset::{self, Skipped};
+use facecam::detect::Detector;
+use facecam::eval::{self, EvalOptions, EvalProgress, EvalReport};
+use facecam::identify::{self, Identified};
+use facecam::names;
+use facecam::paths;
+use facecam::store::{Enrolled, Gallery, Person};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.global);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(global: &Global) {
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("facecam={level},error")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .init();
+}
+
+/// Settings and places resolved from flags, environment and config.
+struct Session {
+    global: Global,
+    config: Config,
+}
+
+impl Session {
+    fn new(global: Global) -> Result<Self> {
+        let config = match &global.config {
+            Some(path) => Config::load(path, true)?,
+            None => match paths::default_config_file() {
+                Some(path) => Config::load(&path, false)?,
+                None => Config::default(),
+            },
+        };
+        Ok(Self { global, config })
+    }
+
+    fn data_dir(&self) -> Result<PathBuf> {
+        Ok(paths::data_dir(self.global.data_dir.clone())?)
+    }
+
+    fn gallery(&self) -> Result<Gallery> {
+        Ok(Gallery::open(&self.data_dir()?)?)
+    }
+
+    fn detector(&self) -> Result<Detector> {
+        let path = cascade::locate(self.global.cascade.as_deref(), self.config.cascade.as_deref())?;
+        tracing::debug!("using cascade {}", path.display());
+        Ok(Detector::new(&path, self.config.detector)?)
+    }
+
+    /// A detector unless the images are face crops already.
+    fn detector_unless(&self, cropped: bool) -> Result<Option<Detector>> {
+        if cropped { Ok(None) } else { self.detector().map(Some) }
+    }
+
+    fn progress(&self, len: usize, json: bool, message: &'static str) -> ProgressBar {
+        if json || self.global.quiet || !std::io::stderr().is_terminal() {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::new(len as u64).with_message(message);
+        if let Ok(style) = ProgressStyle::with_template("{msg:>10} [{bar:32}] {pos}/{len} {eta}") {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let ctx = Session::new(cli.global)?;
+    match cli.command {
+        None | Some(Command::Gui) => {
+            facecam::app::run(ctx.data_dir()?).map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Enroll(args)) => enroll(&ctx, args),
+        Some(Command::Import(args)) => import(&ctx, args),
+        Some(Command::Identify(args)) => identify_cmd(&ctx, args),
+        Some(Command::People(cmd)) => people(&ctx, cmd),
+        Some(Command::Eval(args)) => eval_cmd(&ctx, args),
+    }
+}
+
+fn print_json(value: &impl Serialize) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct SkippedJson<'a> {
+    path: &'a Path,
+    reason: &'a str,
+}
+
+fn skipped_json(skipped: &[Skipped]) -> Vec<SkippedJson<'_>> {
+    skipped.iter().map(|s| SkippedJson { path: &s.path, reason: &s.reason }).collect()
+}
+
+fn report_skipped(skipped: &[Skipped]) {
+    for s in skipped {
+        eprintln!("skipped {}: {}", s.path.display(), s.reason);
+    }
+}
+
+/// Reads each image and takes its one face; what cannot be used is skipped
+/// with the reason.
+fn collect_samples(
+    detector: &mut Option<Detector>,
+    images: &[PathBuf],
+    skipped: &mut Vec<Skipped>,
+    bar: &ProgressBar,
+) -> Result<Vec<Mat>> {
+    let mut samples = Vec::new();
+    for path in images {
+        let outcome = cv::read_image(path)
+            .map_err(|e| e.to_string())
+            .and_then(|image| identify::enrollment_sample(detector.as_mut(), &image).map_err(|e| e.to_string()));
+        match outcome {
+            Ok(Ok(face)) => samples.push(face),
+            Ok(Err(no_sample)) => skipped.push(Skipped { path: path.clone(), reason: no_sample.to_string() }),
+            Err(reason) => skipped.push(Skipped { path: path.clone(), reason }),
+        }
+        bar.inc(1);
+    }
+    Ok(samples)
+}
+
+fn person_json(person: &Person) -> serde_json::Value {
+    json!({
+        "id": person.id,
+        "name": person.name,
+        "samples": person.sample_count(),
+        "created": humantime::format_rfc3339_seconds(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(person.created_unix_secs)
+        ).to_string(),
+        "created_unix_secs": person.created_unix_secs,
+    })
+}
+
+fn enroll(ctx: &Session, args: EnrollArgs) -> Result<ExitCode> {
+    let name = names::validate_name(&args.name)?;
+    let mut gallery = ctx.gallery()?;
+    let mut detector = ctx.detector_unless(args.cropped)?;
+    let (images, mut skipped) = dataset::expand_image_paths(&args.paths);
+    let bar = ctx.progress(images.len(), args.json, "reading");
+    let samples = collect_samples(&mut detector, &images, &mut skipped, &bar)?;
+    bar.finish_and_clear();
+    if samples.is_empty() {
+        if !args.json {
+            report_skipped(&skipped);
+        }
+        bail!("no usable face in the {} given image(s); nothing was changed", images.len() + skipped.len());
+    }
+    let mut model = gallery.load_model()?.recognizer;
+    let enrolled = gallery.enroll(&mut model, &[(&name, &samples)])?;
+    let Some(Enrolled { person, added, new_person }) = enrolled.into_iter().next() else {
+        bail!("enrollment of {name:?} did not complete; nothing was changed");
+    };
+    if args.json {
+        print_json(&json!({
+            "person": person_json(&person),
+            "added": added,
+            "new_person": new_person,
+            "skipped": skipped_json(&skipped),
+        }))?;
+    } else {
+        report_skipped(&skipped);
+        let what = if new_person { "Enrolled" } else { "Added samples to" };
+        println!("{what} {} (id {}): {added} new samples, {} in all.", person.name, person.id, person.sample_count());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import(ctx: &Session, args: ImportArgs) -> Result<ExitCode> {
+    let mut gallery = ctx.gallery()?;
+    let mut detector = ctx.detector_unless(args.cropped)?;
+    let (folders, mut skipped) = dataset::read_person_folders(&args.dataset_dir)?;
+    let total: usize = folders.iter().map(|f| f.images.len()).sum();
+    let bar = ctx.progress(total, args.json, "importing");
+    let mut batch: Vec<(String, Vec<Mat>)> = Vec::new();
+    for folder in &folders {
+        let name = match names::validate_name(&folder.name) {
+            Ok(name) => name,
+            Err(e) => {
+                skipped.push(Skipped { path: args.dataset_dir.join(&folder.name), reason: e.to_string() });
+                bar.inc(folder.images.len() as u64);
+                continue;
+            }
+        };
+        let samples = collect_samples(&mut detector, &folder.images, &mut skipped, &bar)?;
+        if samples.is_empty() {
+            skipped.push(Skipped {
+                path: args.dataset_dir.join(&folder.name),
+                reason: "no usable face in this person's images".into(),
+            });
+        } else {
+            batch.push((name, samples));
+        }
+    }
+    bar.finish_and_clear();
+    if batch.is_empty() {
+        if !args.json {
+            report_skipped(&skipped);
+        }
+        bail!("no usable face in {}; nothing was changed", args.dataset_dir.display());
+    }
+    let mut model = gallery.load_model()?.recognizer;
+    let refs: Vec<(&str, &[Mat])> = batch.iter().map(|(n, s)| (n.as_str(), s.as_slice())).collect();
+    let enrolled = gallery.enroll(&mut model, &refs)?;
+    let added: usize = enrolled.iter().map(|e| e.added).sum();
+    if args.json {
+        let people: Vec<_> = enrolled
+            .iter()
+            .map(|e| json!({"id": e.person.id, "name": e.person.name, "added": e.added, "new_person": e.new_person, "samples": e.person.sample_count()}))
+            .collect();
+        print_json(&json!({"people": people, "added": added, "skipped": skipped_json(&skipped)}))?;
+    } else {
+        report_skipped(&skipped);
+        let new = enrolled.iter().filter(|e| e.new_person).count();
+        println!(
+            "Imported {added} samples of {} people ({new} new) from {}.",
+            enrolled.len(),
+            args.dataset_dir.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn identify_cmd(ctx: &Session, args: IdentifyArgs) -> Result<ExitCode> {
+    let threshold = args.threshold.unwrap_or(ctx.config.recognizer.threshold);
+    if !(threshold.is_finite() && threshold > 0.0) {
+        bail!("--threshold {threshold} is not valid; use a positive number");
+    }
+    let gallery = ctx.gallery()?;
+    if gallery.total_samples() == 0 {
+        bail!(
+            "the gallery in {} is empty; enroll someone first: facecam enroll NAME PHOTO...",
+            gallery.dir().display()
+        );
+    }
+    let model = gallery.load_model()?.recognizer;
+    let mut detector = ctx.detector_unless(args.cropped)?;
+    let mut results = Vec::new();
+    let mut failed = 0;
+    for path in &args.images {
+        let outcome = cv::read_image(path).map_err(anyhow::Error::from).and_then(|image| {
+            identify::identify_image(detector.as_mut(), &model, &gallery, &image, threshold).map_err(Into::into)
+        });
+        if outcome.is_err() {
+            failed += 1;
+        }
+        results.push((path, outcome));
+    }
+    if args.json {
+        let images: Vec<_> = results
+            .iter()
+            .map(|(path, r)| match r {
+                Ok(faces) => json!({"path": path, "faces": faces, "error": null}),
+                Err(e) => json!({"path": path, "faces": [], "error": format!("{e:#}")}),
+            })
+            .collect();
+        print_json(&json!({"threshold": threshold, "images": images}))?;
+    } else {
+        for (path, r) in &results {
+            match r {
+                Ok(faces) => print_faces(path, faces),
+                Err(e) => eprintln!("{}: error: {e:#}", path.display()),
+            }
+        }
+    }
+    Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn print_faces(path: &Path, faces: &[Identified]) {
+    let count = match faces.len() {
+        0 => "no faces".to_owned(),
+        1 => "1 face".to_owned(),
+        n => format!("{n} faces"),
+    };
+    println!("{}: {count}", path.display());
+    for f in faces {
+        let b = f.bbox;
+        let who = match (&f.name, &f.nearest) {
+            (Some(name), _) => format!("{name} {:.0}%", f.confidence),
+            (None, Some(nearest)) => format!("Unknown (nearest {nearest}, {:.0}%)", f.confidence),
+            (None, None) => "Unknown".to_owned(),
+        };
+        let distance = f.distance.map(|d| format!(" distance {d:.1}")).unwrap_or_default();
+        println!("  {who:<36} at {},{} {}x{}{distance}", b.x, b.y, b.width, b.height);
+    }
+}
+
+fn people(ctx: &Session, cmd: PeopleCommand) -> Result<ExitCode> {
+    let mut gallery = ctx.gallery()?;
+    match cmd {
+        PeopleCommand::List { json } => {
+            if json {
+                let people: Vec<_> = gallery.people().iter().map(person_json).collect();
+                print_json(&json!({"people": people}))?;
+            } else if gallery.people().is_empty() {
+                println!("Nobody is enrolled yet (gallery: {}).", gallery.dir().display());
+                println!("Enroll someone with: facecam enroll NAME PHOTO...");
+            } else {
+                println!("{:>4}  {:<32} {:>7}  CREATED", "ID", "NAME", "SAMPLES");
+                for p in gallery.people() {
+                    let created = humantime::format_rfc3339_seconds(
+                        std::time::UNIX_EPOCH + std::time::Duration::from_secs(p.created_unix_secs),
+                    );
+                    println!("{:>4}  {:<32} {:>7}  {created}", p.id, p.name, p.sample_count());
+                }
+            }
+        }
+        PeopleCommand::Rename { old, new, json } => {
+            let mut model = gallery.load_model()?.recognizer;
+            let person = gallery.rename(&mut model, &old, &new)?;
+            if json {
+                print_json(&json!({"renamed": person_json(&person), "old_name": old}))?;
+            } else {
+                println!("Renamed {old} to {} (id {}).", person.name, person.id);
+            }
+        }
+        PeopleCommand::Remove { name, json } => {
+            let mut model = gallery.load_model()?.recognizer;
+            let person = gallery.remove(&mut model, &name)?;
+            if json {
+                print_json(&json!({"removed": person_json(&person)}))?;
+            } else {
+                println!("Removed {} and deleted their {} face samples.", person.name, person.sample_count());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn eval_cmd(ctx: &Session, args: EvalArgs) -> Result<ExitCode> {
+    let mut detector = ctx.detector_unless(args.cropped)?;
+    let opts = EvalOptions {
+        train_per_person: args.train_per_person,
+        recognizer: args.recognizer,
+        threshold: args.threshold,
+        max_per_person: args.max_per_person,
+        unknown_people: args.unknown_people,
+    };
+    let bar = ctx.progress(0, args.json, "loading");
+    let mut on_progress = |p: EvalProgress| match p {
+        EvalProgress::Loading { done, total } | EvalProgress::Testing { done, total } => {
+            if bar.length() != Some(total as u64) {
+                bar.set_length(total as u64);
+                bar.set_message(if matches!(p, EvalProgress::Loading { .. }) { "loading" } else { "testing" });
+            }
+            bar.set_position(done as u64);
+        }
+    };
+    let report = eval::evaluate(&args.dataset_dir, detector.as_mut(), &opts, &mut on_progress)
+        .with_context(|| format!("evaluating on {}", args.dataset_dir.display()))?;
+    bar.finish_and_clear();
+    if args.json {
+        print_json(&report)?;
+    } else {
+        print_eval(&report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_eval(r: &EvalReport) {
+    println!("Dataset     {} ({} people{})", r.dataset.display(), r.people, if r.cropped { ", cropped" } else { "" });
+    println!("Recognizer  {} (threshold {})", r.recognizer, r.threshold);
+    println!(
+        "Split       first {} images per person train: {} train, {} test",
+        r.train_per_person, r.n_train, r.n_test
+    );
+    println!("Accuracy    {:.2}% rank-1", r.accuracy * 100.0);
+    if r.no_face > 0 {
+        println!("No face     in {} images", r.no_face);
+    }
+    for line in &r.unreadable {
+        println!("Unreadable  {line}");
+    }
+    if let Some(o) = &r.open_set {
+        println!(
+            "Open set    {:.1}% of {} images of {} unknown people rejected; {:.1}% of known test faces accepted as the right person",
+            o.unknown_rejection_rate * 100.0,
+            o.n_unknown,
+            o.unknown_people.len(),
+            o.known_acceptance_rate * 100.0
+        );
+    }
+    if let Some(d) = &r.distances {
+        println!(
+            "Distances   genuine median {:.1} (p95 {:.1}); unknown median {:.1} (p5 {:.1})",
+            d.genuine_median, d.genuine_p95, d.unknown_median, d.unknown_p5
+        );
+    }
+    let t = &r.timings;
+    println!(
+        "Timings     {:.2} ms/image to load, {:.0} ms to train, {:.2} ms/face to identify, {:.0} ms in all",
+        t.load_ms_per_image, t.train_ms, t.identify_ms_per_face, t.total_ms
+    );
+    let worst: Vec<_> = r.per_person.iter().filter(|p| p.correct < p.n_test).collect();
+    if !worst.is_empty() {
+        let list: Vec<_> = worst.iter().map(|p| format!("{} {}/{}", p.name, p.correct, p.n_test)).collect();
+        println!("Missed      {}", list.join(", "));
+    }
+}

@@ -1,0 +1,511 @@
+//! The face gallery on disk: who is enrolled, their face samples, and a
+//! cache of the trained model.
+//!
+//! Layout of the data folder (all owner-only):
+//!
+//! ```text
+//! gallery.json            people: id, name, created time, sample files
+//! faces/<id>/<n>.png      normalized face samples: the source of truth
+//! cache/lbph-r<rev>.yml   trained LBPH model for manifest revision <rev>
+//! ```
+//!
+//! `gallery.json` is the commit point of every change: samples are written
+//! before it and deleted after it, so a crash never leaves the manifest
+//! pointing at missing files, and files it does not name are swept away.
+
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use opencv::core::Mat;
+use opencv::prelude::*;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::cv::{self, VisionError};
+use crate::fsutil::{self, FILE_MODE};
+use crate::names::{self, NameError};
+use crate::normalize::{FACE_HEIGHT, FACE_WIDTH};
+use crate::recognizer::{Recognizer, RecognizerError, RecognizerKind};
+
+pub const MANIFEST_FILE: &str = "gallery.json";
+pub const FACES_DIR: &str = "faces";
+pub const CACHE_DIR: &str = "cache";
+const LOCK_FILE: &str = ".lock";
+/// Version of `gallery.json`'s layout; bumped on incompatible changes.
+const MANIFEST_FORMAT: u32 = 1;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("cannot access {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error(
+        "the data folder {dir} is not writable ({source}); fix its permissions or choose another folder with --data-dir or FACECAM_DATA_DIR. Nothing was changed"
+    )]
+    ReadOnly { dir: PathBuf, source: io::Error },
+    #[error(
+        "the gallery manifest {path} is damaged: {reason}. Its files were left untouched; restore the file from a backup, or move the data folder away to start a new gallery"
+    )]
+    CorruptManifest { path: PathBuf, reason: String },
+    #[error("another facecam is changing the gallery in {0}; try again when it is done")]
+    Busy(PathBuf),
+    #[error("nobody called {name:?} is enrolled{}", known_names_hint(.known))]
+    UnknownPerson { name: String, known: Vec<String> },
+    #[error("the name {0:?} is already taken by another person; pick another name, or remove that person first")]
+    NameTaken(String),
+    #[error(transparent)]
+    InvalidName(#[from] NameError),
+    #[error(transparent)]
+    Vision(#[from] VisionError),
+    #[error(transparent)]
+    Recognizer(#[from] RecognizerError),
+}
+
+fn known_names_hint(known: &[String]) -> String {
+    if known.is_empty() {
+        "; the gallery is empty (enroll someone with `facecam enroll NAME IMAGE...`)".to_owned()
+    } else {
+        format!("; enrolled: {}", known.join(", "))
+    }
+}
+
+/// One enrolled person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    /// Stable id; also the recognizer label. Never reused.
+    pub id: u32,
+    pub name: String,
+    pub created_unix_secs: u64,
+    /// Sample file names inside `faces/<id>/`.
+    pub samples: Vec<String>,
+    /// Number for the next sample file, so names are never reused.
+    pub next_sample: u32,
+}
+
+impl Person {
+    pub fn sample_count(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// The recognizer label for this person.
+    pub fn label(&self) -> i32 {
+        self.id as i32
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Manifest {
+    format: u32,
+    /// Bumped on every change; names the matching model cache.
+    revision: u64,
+    next_id: u32,
+    people: Vec<Person>,
+}
+
+impl Default for Manifest {
+    fn default() -> Self {
+        Self { format: MANIFEST_FORMAT, revision: 0, next_id: 1, people: Vec::new() }
+    }
+}
+
+/// What one enrollment added.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Enrolled {
+    pub person: Person,
+    pub added: usize,
+    /// False when the samples went to a person already enrolled.
+    pub new_person: bool,
+}
+
+/// A model loaded for the current gallery, and why it had to be rebuilt
+/// from the samples, if it was.
+pub struct LoadedModel {
+    pub recognizer: Recognizer,
+    pub rebuilt_because: Option<String>,
+    /// Sample files that could not be read while rebuilding.
+    pub unreadable_samples: Vec<PathBuf>,
+}
+
+/// The gallery in a data folder. Reading needs nothing but the folder;
+/// changes lock it, so two facecam processes never interleave writes.
+#[derive(Debug)]
+pub struct Gallery {
+    dir: PathBuf,
+    manifest: Manifest,
+}
+
+/// An exclusive lock on the data folder, released on drop.
+struct WriteLock {
+    _file: File,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io { path: path.to_owned(), source }
+}
+
+fn now_unix_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+impl Gallery {
+    /// Opens the gallery in `dir`. A folder without a manifest is an empty
+    /// gallery; nothing is created until the first change.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let manifest = read_manifest(dir)?;
+        Ok(Self { dir: dir.to_owned(), manifest })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn people(&self) -> &[Person] {
+        &self.manifest.people
+    }
+
+    pub fn total_samples(&self) -> usize {
+        self.manifest.people.iter().map(Person::sample_count).sum()
+    }
+
+    /// The manifest revision; changes whenever the gallery does.
+    pub fn revision(&self) -> u64 {
+        self.manifest.revision
+    }
+
+    /// Finds a person by name, ignoring case.
+    pub fn find(&self, name: &str) -> Option<&Person> {
+        self.manifest.people.iter().find(|p| names::same_name(&p.name, name))
+    }
+
+    pub fn by_label(&self, label: i32) -> Option<&Person> {
+        self.manifest.people.iter().find(|p| p.label() == label)
+    }
+
+    /// Paths of a person's sample files.
+    pub fn sample_paths(&self, person: &Person) -> Vec<PathBuf> {
+        let dir = self.person_dir(person.id);
+        person.samples.iter().map(|s| dir.join(s)).collect()
+    }
+
+    fn person_dir(&self, id: u32) -> PathBuf {
+        self.dir.join(FACES_DIR).join(id.to_string())
+    }
+
+    fn cache_path(&self, revision: u64) -> PathBuf {
+        self.dir.join(CACHE_DIR).join(format!("lbph-r{revision}.yml"))
+    }
+
+    fn unknown(&self, name: &str) -> StoreError {
+        StoreError::UnknownPerson {
+            name: name.to_owned(),
+            known: self.manifest.people.iter().map(|p| p.name.clone()).collect(),
+        }
+    }
+
+    /// Loads the LBPH model for this gallery from its cache, or rebuilds it
+    /// from the samples when the cache is missing, stale or damaged (and
+    /// then tries to save a fresh cache).
+    pub fn load_model(&self) -> Result<LoadedModel, StoreError> {
+        let total = self.total_samples();
+        if total == 0 {
+            let recognizer = Recognizer::new(RecognizerKind::Lbph)?;
+            return Ok(LoadedModel { recognizer, rebuilt_because: None, unreadable_samples: Vec::new() });
+        }
+        let cache = self.cache_path(self.manifest.revision);
+        let reason = match fs::read_to_string(&cache) {
+            Ok(text) => match Recognizer::lbph_from_yaml(&text, total) {
+                Ok(recognizer) => {
+                    return Ok(LoadedModel { recognizer, rebuilt_because: None, unreadable_samples: Vec::new() });
+                }
+                Err(e) => format!("the model cache {} is damaged ({e})", cache.display()),
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => format!("the model cache {} is missing", cache.display()),
+            Err(e) => format!("the model cache {} cannot be read ({e})", cache.display()),
+        };
+        tracing::warn!("{reason}; rebuilding it from {total} face samples");
+        let (recognizer, unreadable_samples) = self.train_from_samples()?;
+        if let Err(e) = self.save_cache(&recognizer) {
+            tracing::warn!("could not save the rebuilt model cache: {e}");
+        }
+        Ok(LoadedModel { recognizer, rebuilt_because: Some(reason), unreadable_samples })
+    }
+
+    /// Trains a fresh LBPH model on every readable sample file.
+    fn train_from_samples(&self) -> Result<(Recognizer, Vec<PathBuf>), StoreError> {
+        let mut faces = Vec::with_capacity(self.total_samples());
+        let mut labels = Vec::with_capacity(self.total_samples());
+        let mut unreadable = Vec::new();
+        for person in &self.manifest.people {
+            for path in self.sample_paths(person) {
+                match read_sample(&path) {
+                    Ok(face) => {
+                        faces.push(face);
+                        labels.push(person.label());
+                    }
+                    Err(e) => {
+                        tracing::warn!("skipping face sample {}: {e}", path.display());
+                        unreadable.push(path);
+                    }
+                }
+            }
+        }
+        let mut recognizer = Recognizer::new(RecognizerKind::Lbph)?;
+        recognizer.train(&faces, &labels)?;
+        Ok((recognizer, unreadable))
+    }
+
+    /// Writes the model cache for the current revision and deletes older
+    /// ones (they hold the histograms of people who may have been removed).
+    fn save_cache(&self, recognizer: &Recognizer) -> Result<(), StoreError> {
+        let dir = self.dir.join(CACHE_DIR);
+        fsutil::create_private_dir(&dir).map_err(io_err(&dir))?;
+        let path = self.cache_path(self.manifest.revision);
+        if recognizer.sample_count() > 0 {
+            let yaml = recognizer.to_yaml()?;
+            fsutil::write_atomic(&path, yaml.as_bytes()).map_err(io_err(&path))?;
+        }
+        remove_files_except(&dir, &path)
+    }
+
+    /// Takes the write lock and re-reads the manifest, so a change made by
+    /// another process since we opened is not overwritten.
+    fn begin_change(&mut self, model: &mut Recognizer) -> Result<WriteLock, StoreError> {
+        let lock = self.lock()?;
+        let current = read_manifest(&self.dir)?;
+        if current != self.manifest {
+            self.manifest = current;
+            *model = self.load_model()?.recognizer;
+        }
+        self.sweep();
+        Ok(lock)
+    }
+
+    fn lock(&self) -> Result<WriteLock, StoreError> {
+        let read_only = |source| StoreError::ReadOnly { dir: self.dir.clone(), source };
+        fsutil::create_private_dir(&self.dir).map_err(read_only)?;
+        let path = self.dir.join(LOCK_FILE);
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(FILE_MODE)
+            .open(&path)
+            .map_err(read_only)?;
+        match file.try_lock() {
+            Ok(()) => Ok(WriteLock { _file: file }),
+            Err(TryLockError::WouldBlock) => Err(StoreError::Busy(self.dir.clone())),
+            Err(TryLockError::Error(e)) => Err(io_err(&path)(e)),
+        }
+    }
+
+    fn commit(&mut self, mut next: Manifest) -> Result<(), StoreError> {
+        next.revision = self.manifest.revision + 1;
+        let path = self.dir.join(MANIFEST_FILE);
+        let json = serde_json::to_vec_pretty(&next).map_err(|e| io_err(&path)(io::Error::other(e)))?;
+        fsutil::write_atomic(&path, &json).map_err(|source| StoreError::ReadOnly { dir: self.dir.clone(), source })?;
+        self.manifest = next;
+        Ok(())
+    }
+
+    /// Adds face samples to people, creating those not yet enrolled; one
+    /// manifest commit and one model update for the whole batch. `model`
+    /// must be this gallery's model and is updated in place (no retrain).
+    pub fn enroll(&mut self, model: &mut Recognizer, batch: &[(&str, &[Mat])]) -> Result<Vec<Enrolled>, StoreError> {
+        let mut checked = Vec::with_capacity(batch.len());
+        for (name, faces) in batch {
+            checked.push((names::validate_name(name)?, *faces));
+        }
+        let _lock = self.begin_change(model)?;
+        let mut next = self.manifest.clone();
+        let mut written: Vec<PathBuf> = Vec::new();
+        let mut created_dirs: Vec<PathBuf> = Vec::new();
+        let mut new_faces = Vec::new();
+        let mut new_labels = Vec::new();
+        let mut outcomes = Vec::new();
+        let result = (|| {
+            for (name, faces) in &checked {
+                let index = match next.people.iter().position(|p| names::same_name(&p.name, name)) {
+                    Some(i) => i,
+                    None => {
+                        next.people.push(Person {
+                            id: next.next_id,
+                            name: name.clone(),
+                            created_unix_secs: now_unix_secs(),
+                            samples: Vec::new(),
+                            next_sample: 1,
+                        });
+                        next.next_id += 1;
+                        next.people.len() - 1
+                    }
+                };
+                let person = &mut next.people[index];
+                let new_person = person.samples.is_empty();
+                let dir = self.person_dir(person.id);
+                if !dir.exists() {
+                    fsutil::create_private_dir(&dir).map_err(io_err(&dir))?;
+                    created_dirs.push(dir.clone());
+                }
+                for face in *faces {
+                    let file = format!("{:06}.png", person.next_sample);
+                    let path = dir.join(&file);
+                    fsutil::write_atomic(&path, &cv::encode_png(face)?).map_err(io_err(&path))?;
+                    written.push(path);
+                    person.samples.push(file);
+                    person.next_sample += 1;
+                    new_faces.push(
+                        face.try_clone().map_err(|source| VisionError::OpenCv { context: "copying a face", source })?,
+                    );
+                    new_labels.push(person.label());
+                }
+                outcomes.push((person.id, faces.len(), new_person));
+            }
+            self.commit(next)
+        })();
+        if let Err(e) = result {
+            for path in written {
+                let _ = fs::remove_file(path);
+            }
+            for dir in created_dirs {
+                let _ = fs::remove_dir(dir);
+            }
+            return Err(e);
+        }
+        model.update(&new_faces, &new_labels)?;
+        if let Err(e) = self.save_cache(model) {
+            tracing::warn!("could not save the model cache (it will be rebuilt next time): {e}");
+        }
+        Ok(outcomes
+            .into_iter()
+            .filter_map(|(id, added, new_person)| {
+                let person = self.manifest.people.iter().find(|p| p.id == id)?.clone();
+                Some(Enrolled { person, added, new_person })
+            })
+            .collect())
+    }
+
+    /// Changes a person's display name; samples and model are untouched.
+    pub fn rename(&mut self, model: &mut Recognizer, old: &str, new: &str) -> Result<Person, StoreError> {
+        let new = names::validate_name(new)?;
+        let _lock = self.begin_change(model)?;
+        let id = self.find(old).ok_or_else(|| self.unknown(old))?.id;
+        if self.manifest.people.iter().any(|p| p.id != id && names::same_name(&p.name, &new)) {
+            return Err(StoreError::NameTaken(new));
+        }
+        let mut next = self.manifest.clone();
+        let person = next.people.iter_mut().find(|p| p.id == id).ok_or_else(|| self.unknown(old))?;
+        person.name = new;
+        let renamed = person.clone();
+        self.commit(next)?;
+        // The cache is keyed by revision; carry it over rather than rebuild.
+        if let Err(e) = self.save_cache(model) {
+            tracing::warn!("could not save the model cache (it will be rebuilt next time): {e}");
+        }
+        Ok(renamed)
+    }
+
+    /// Removes a person: their samples are deleted from disk and `model` is
+    /// rebuilt from everyone else's samples.
+    pub fn remove(&mut self, model: &mut Recognizer, name: &str) -> Result<Person, StoreError> {
+        let _lock = self.begin_change(model)?;
+        let person = self.find(name).ok_or_else(|| self.unknown(name))?.clone();
+        let mut next = self.manifest.clone();
+        next.people.retain(|p| p.id != person.id);
+        self.commit(next)?;
+        let dir = self.person_dir(person.id);
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err(&dir)(e)),
+        }
+        let (rebuilt, _unreadable) = self.train_from_samples()?;
+        *model = rebuilt;
+        self.save_cache(model)?;
+        Ok(person)
+    }
+
+    /// Deletes what no committed manifest refers to: temp files from a crash,
+    /// and samples of an enrollment that never committed.
+    fn sweep(&self) {
+        let referenced: HashSet<PathBuf> = self.manifest.people.iter().flat_map(|p| self.sample_paths(p)).collect();
+        let people: HashSet<String> = self.manifest.people.iter().map(|p| p.id.to_string()).collect();
+        let faces = self.dir.join(FACES_DIR);
+        let Ok(entries) = fs::read_dir(&faces) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !people.contains(&name) {
+                tracing::info!("removing leftover folder {}", path.display());
+                let _ = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
+                continue;
+            }
+            let Ok(files) = fs::read_dir(&path) else { continue };
+            for file in files.flatten() {
+                if !referenced.contains(&file.path()) {
+                    tracing::info!("removing leftover file {}", file.path().display());
+                    let _ = fs::remove_file(file.path());
+                }
+            }
+        }
+        if let Ok(entries) = fs::read_dir(&self.dir) {
+            for entry in entries.flatten() {
+                if fsutil::is_temp_file(&entry.file_name().to_string_lossy()) {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
+    }
+}
+
+/// Deletes every file in `dir` but `keep`.
+fn remove_files_except(dir: &Path, keep: &Path) -> Result<(), StoreError> {
+    for entry in fs::read_dir(dir).map_err(io_err(dir))?.flatten() {
+        let path = entry.path();
+        if path != keep && path.is_file() {
+            fs::remove_file(&path).map_err(io_err(&path))?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads one stored sample, checking it has the normalized size.
+pub fn read_sample(path: &Path) -> Result<Mat, VisionError> {
+    let face = cv::to_gray(&cv::read_image(path)?)?;
+    if face.cols() != FACE_WIDTH || face.rows() != FACE_HEIGHT {
+        return Err(VisionError::NotAnImage(path.to_owned()));
+    }
+    Ok(face)
+}
+
+fn read_manifest(dir: &Path) -> Result<Manifest, StoreError> {
+    let path = dir.join(MANIFEST_FILE);
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Manifest::default()),
+        Err(e) => return Err(io_err(&path)(e)),
+    };
+    let corrupt = |reason: String| StoreError::CorruptManifest { path: path.clone(), reason };
+    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    if manifest.format != MANIFEST_FORMAT {
+        return Err(corrupt(format!(
+            "it has format {} and this facecam reads format {MANIFEST_FORMAT}; use the facecam version that wrote it",
+            manifest.format
+        )));
+    }
+    let mut ids = HashSet::new();
+    for (i, p) in manifest.people.iter().enumerate() {
+        if !ids.insert(p.id) || p.id >= manifest.next_id || p.id > i32::MAX as u32 {
+            return Err(corrupt(format!("person {:?} has a bad or repeated id {}", p.name, p.id)));
+        }
+        names::validate_name(&p.name).map_err(|e| corrupt(format!("person {}: {e}", p.id)))?;
+        if manifest.people[..i].iter().any(|q| names::same_name(&q.name, &p.name)) {
+            return Err(corrupt(format!("the name {:?} appears twice", p.name)));
+        }
+        if let Some(bad) = p.samples.iter().find(|s| s.contains('/') || s.starts_with('.')) {
+            return Err(corrupt(format!("person {:?} has a bad sample file name {bad:?}", p.name)));
+        }
+    }
+    Ok(manifest)
+}
