@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use facecam::capture::Source;
 use facecam::paths::DATA_DIR_ENV;
 use facecam::recognizer::RecognizerKind;
 
@@ -52,6 +53,15 @@ pub enum Command {
     People(PeopleCommand),
     /// Measure recognition accuracy on a labelled dataset (never touches the gallery)
     Eval(EvalArgs),
+    /// Identify faces live from a camera or video without a window
+    Run(RunArgs),
+    /// Measure pipeline throughput and latency on scenes made from the AT&T faces
+    Bench(BenchArgs),
+    /// List the cameras on this machine
+    Cameras {
+        #[arg(long)]
+        json: bool,
+    },
     /// Open the desktop window (the default)
     Gui,
 }
@@ -61,8 +71,16 @@ pub struct EnrollArgs {
     /// The person's name; an existing name gets the new samples
     pub name: String,
     /// Photos, or folders of photos, each showing only this person's face
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(value_name = "PATH", required_unless_present = "source", conflicts_with = "source")]
     pub paths: Vec<PathBuf>,
+    /// Enroll from a live source instead: camera:0, /dev/videoN, a video file or frames/%04d.png
+    #[arg(long, value_name = "SOURCE")]
+    pub source: Option<Source>,
+    /// Samples to collect from the live source
+    #[arg(long, default_value_t = 20, requires = "source")]
+    pub samples: usize,
+    #[command(flatten)]
+    pub camera: CameraArgs,
     /// The images are already face crops: skip detection
     #[arg(long)]
     pub cropped: bool,
@@ -143,6 +161,60 @@ pub struct EvalArgs {
     #[arg(long)]
     pub threshold: Option<f64>,
     /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How to open a live source.
+#[derive(Debug, Args, Clone)]
+pub struct CameraArgs {
+    /// Requested camera width in pixels
+    #[arg(long)]
+    pub width: Option<u32>,
+    /// Requested camera height in pixels
+    #[arg(long)]
+    pub height: Option<u32>,
+    /// Requested camera frame rate
+    #[arg(long)]
+    pub fps: Option<f64>,
+    /// Play a video file at its own frame rate (dropping frames vision cannot keep up with)
+    #[arg(long)]
+    pub realtime: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// camera:0, /dev/videoN, a video file, or an image sequence like frames/%04d.png
+    #[arg(long, value_name = "SOURCE")]
+    pub source: Source,
+    /// Print one JSON line per processed frame on stdout
+    #[arg(long)]
+    pub json: bool,
+    /// Write the video with boxes, names and confidence drawn on it (.avi: MJPG, .mp4: mp4v)
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Stop after this many frames
+    #[arg(long, value_name = "N")]
+    pub max_frames: Option<u64>,
+    /// Start a video file again at its end
+    #[arg(long = "loop")]
+    pub looping: bool,
+    /// Distance above which a face is unknown [default: from config]
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    #[command(flatten)]
+    pub camera: CameraArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Folder holding att_faces/ [default: $FACECAM_DATASETS or ../shared/datasets]
+    #[arg(long, value_name = "DIR")]
+    pub datasets: Option<PathBuf>,
+    /// Frames per scene
+    #[arg(long, default_value_t = 300)]
+    pub frames: u32,
+    /// Print one JSON document
     #[arg(long)]
     pub json: bool,
 }

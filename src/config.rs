@@ -11,13 +11,27 @@ use thiserror::Error;
 use crate::detect::DetectorParams;
 use crate::recognizer::RecognizerParams;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Haar cascade file to use instead of the shipped one.
     pub cascade: Option<PathBuf>,
+    /// Detection in live video (cameras, video files).
     pub detector: DetectorParams,
+    /// Detection in still photos (enroll, import, identify, eval).
+    pub photo_detector: DetectorParams,
     pub recognizer: RecognizerParams,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            cascade: None,
+            detector: DetectorParams::live(),
+            photo_detector: DetectorParams::photo(),
+            recognizer: RecognizerParams::default(),
+        }
+    }
 }
 
 #[derive(Debug, Error)]
@@ -45,6 +59,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), String> {
         self.detector.validate()?;
+        self.photo_detector.validate().map_err(|e| e.replace("detector.", "photo_detector."))?;
         self.recognizer.validate()
     }
 }

@@ -14,17 +14,25 @@ use opencv::core::Mat;
 use serde::Serialize;
 use serde_json::json;
 
-use cli::{Cli, Command, EnrollArgs, EvalArgs, Global, IdentifyArgs, ImportArgs, PeopleCommand};
+use cli::{
+    BenchArgs, CameraArgs, Cli, Command, EnrollArgs, EvalArgs, Global, IdentifyArgs, ImportArgs, PeopleCommand, RunArgs,
+};
+use facecam::annotate;
+use facecam::capture::{self, CaptureEvent, CaptureSettings, Source};
 use facecam::cascade;
 use facecam::config::Config;
 use facecam::cv;
 use facecam::dataset::{self, Skipped};
 use facecam::detect::Detector;
+use facecam::enrollment::EnrollmentSettings;
 use facecam::eval::{self, EvalOptions, EvalProgress, EvalReport};
 use facecam::identify::{self, Identified};
+use facecam::latest::Delivery;
 use facecam::names;
 use facecam::paths;
+use facecam::pipeline::Pipeline;
 use facecam::store::{Enrolled, Gallery, Person};
+use facecam::worker::{self, EnrollmentOutcome, FrameReport, VisionEvent, WorkerSettings};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -81,15 +89,30 @@ impl Session {
         Ok(Gallery::open(&self.data_dir()?)?)
     }
 
+    /// A detector for still photos.
     fn detector(&self) -> Result<Detector> {
         let path = cascade::locate(self.global.cascade.as_deref(), self.config.cascade.as_deref())?;
         tracing::debug!("using cascade {}", path.display());
-        Ok(Detector::new(&path, self.config.detector)?)
+        Ok(Detector::new(&path, self.config.photo_detector)?)
     }
 
     /// A detector unless the images are face crops already.
     fn detector_unless(&self, cropped: bool) -> Result<Option<Detector>> {
         if cropped { Ok(None) } else { self.detector().map(Some) }
+    }
+
+    fn worker_settings(&self, threshold: Option<f64>) -> Result<WorkerSettings> {
+        let threshold = threshold.unwrap_or(self.config.recognizer.threshold);
+        if !(threshold.is_finite() && threshold > 0.0) {
+            bail!("--threshold {threshold} is not valid; use a positive number");
+        }
+        Ok(WorkerSettings {
+            cascade: cascade::locate(self.global.cascade.as_deref(), self.config.cascade.as_deref())?,
+            detector: self.config.detector,
+            data_dir: self.data_dir()?,
+            threshold,
+            enrollment: EnrollmentSettings::default(),
+        })
     }
 
     fn progress(&self, len: usize, json: bool, message: &'static str) -> ProgressBar {
@@ -116,6 +139,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Identify(args)) => identify_cmd(&ctx, args),
         Some(Command::People(cmd)) => people(&ctx, cmd),
         Some(Command::Eval(args)) => eval_cmd(&ctx, args),
+        Some(Command::Run(args)) => run_cmd(&ctx, args),
+        Some(Command::Cameras { json }) => cameras(json),
+        Some(Command::Bench(args)) => bench_cmd(&ctx, args),
     }
 }
 
@@ -179,6 +205,9 @@ fn person_json(person: &Person) -> serde_json::Value {
 
 fn enroll(ctx: &Session, args: EnrollArgs) -> Result<ExitCode> {
     let name = names::validate_name(&args.name)?;
+    if let Some(source) = args.source.clone() {
+        return enroll_live(ctx, &name, source, &args);
+    }
     let mut gallery = ctx.gallery()?;
     let mut detector = ctx.detector_unless(args.cropped)?;
     let (images, mut skipped) = dataset::expand_image_paths(&args.paths);
@@ -441,4 +470,287 @@ fn print_eval(r: &EvalReport) {
         let list: Vec<_> = worst.iter().map(|p| format!("{} {}/{}", p.name, p.correct, p.n_test)).collect();
         println!("Missed      {}", list.join(", "));
     }
+}
+
+fn capture_settings(camera: &CameraArgs, looping: bool) -> CaptureSettings {
+    CaptureSettings {
+        width: camera.width,
+        height: camera.height,
+        fps: camera.fps,
+        realtime: camera.realtime,
+        looping,
+        reconnect: true,
+        ..CaptureSettings::default()
+    }
+}
+
+/// Turns a camera event into a message for stderr, or an error when the
+/// source could not be opened at all.
+fn camera_event(event: &CaptureEvent, opened_once: &mut bool) -> Result<()> {
+    match event {
+        CaptureEvent::Opened { source, width, height, fps, backend } => {
+            *opened_once = true;
+            tracing::info!("opened {source}: {width}x{height} at {fps:.1} fps ({backend})");
+        }
+        CaptureEvent::NotFound { message, .. } if !*opened_once => bail!("{message}"),
+        CaptureEvent::NotFound { message, .. } => tracing::warn!("{message}"),
+        CaptureEvent::Disconnected { source, message } => tracing::warn!("{source} was lost: {message}"),
+        CaptureEvent::Reconnecting { source, attempt, delay_ms } => {
+            tracing::warn!("reopening {source} in {delay_ms} ms (attempt {attempt})")
+        }
+        CaptureEvent::EndOfStream { source, frames } => tracing::info!("{source} ended after {frames} frames"),
+    }
+    Ok(())
+}
+
+/// Writes annotated frames to a video file, opened at the first frame.
+struct AnnotatedOutput {
+    path: PathBuf,
+    fps: f64,
+    writer: Option<opencv::videoio::VideoWriter>,
+    frames: u64,
+}
+
+impl AnnotatedOutput {
+    fn write(&mut self, report: &mut FrameReport) -> Result<()> {
+        use opencv::prelude::*;
+        use opencv::videoio::{VideoWriter, VideoWriterTrait};
+        if self.writer.is_none() {
+            let ext = self.path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+            let code = match ext.as_str() {
+                "avi" => ('M', 'J', 'P', 'G'),
+                "mp4" | "m4v" | "mov" => ('m', 'p', '4', 'v'),
+                _ => bail!("--output {}: use a .avi or .mp4 file name", self.path.display()),
+            };
+            let fourcc = VideoWriter::fourcc(code.0, code.1, code.2, code.3)?;
+            let size = opencv::core::Size::new(report.image.cols(), report.image.rows());
+            let writer = VideoWriter::new(&self.path, fourcc, self.fps, size, true)
+                .with_context(|| format!("cannot write {}", self.path.display()))?;
+            if !writer.is_opened()? {
+                bail!(
+                    "cannot write {}: OpenCV could not open it for writing (check the folder exists and is writable)",
+                    self.path.display()
+                );
+            }
+            self.writer = Some(writer);
+        }
+        annotate::draw_faces(&mut report.image, &report.faces)?;
+        if let Some(writer) = &mut self.writer {
+            VideoWriterTrait::write(writer, &report.image)?;
+            self.frames += 1;
+        }
+        Ok(())
+    }
+}
+
+fn run_cmd(ctx: &Session, args: RunArgs) -> Result<ExitCode> {
+    let settings = ctx.worker_settings(args.threshold)?;
+    let pipeline = Pipeline::start(
+        args.source.clone(),
+        capture_settings(&args.camera, args.looping),
+        settings,
+        Delivery::Lossless,
+    )?;
+    let mut output = args.output.clone().map(|path| AnnotatedOutput { path, fps: 25.0, writer: None, frames: 0 });
+    let mut opened_once = false;
+    let mut processed = 0u64;
+    let mut faces_seen = 0usize;
+    let mut dropped = 0;
+    let mut stdout = std::io::stdout().lock();
+    loop {
+        crossbeam_channel::select! {
+            recv(pipeline.reports.receiver()) -> report => {
+                let Ok(mut report) = report else {
+                    // The worker ended: what it said last is still in the queue.
+                    for event in pipeline.events.try_iter() {
+                        if let VisionEvent::Camera { event } = event {
+                            camera_event(&event, &mut opened_once)?;
+                        }
+                    }
+                    break;
+                };
+                processed += 1;
+                faces_seen += report.faces.len();
+                dropped = report.dropped_frames;
+                if args.json {
+                    serde_json::to_writer(&mut stdout, &report)?;
+                    writeln!(stdout)?;
+                } else {
+                    let names: Vec<String> = report.faces.iter().map(annotate::face_label).collect();
+                    writeln!(stdout, "frame {:>6}  {:>5.1} ms  {}", report.seq, report.latency_ms, names.join(", "))?;
+                }
+                if let Some(out) = &mut output {
+                    out.write(&mut report)?;
+                }
+                if args.max_frames.is_some_and(|max| processed >= max) {
+                    break;
+                }
+            }
+            recv(pipeline.events) -> event => {
+                let Ok(event) = event else { break };
+                match event {
+                    VisionEvent::Camera { event } => {
+                        if let CaptureEvent::Opened { fps, .. } = &event
+                            && let Some(out) = &mut output
+                            && *fps > 0.0
+                            && fps.is_finite()
+                        {
+                            out.fps = *fps;
+                        }
+                        camera_event(&event, &mut opened_once)?;
+                    }
+                    VisionEvent::Error { message, fatal: true } => bail!("{message}"),
+                    VisionEvent::Error { message, fatal: false } => tracing::warn!("{message}"),
+                    VisionEvent::Gallery { warning: Some(w), .. } => tracing::warn!("{w}"),
+                    VisionEvent::Finished => {
+                        // Reports still queued come first.
+                        while let Ok(mut report) = pipeline.reports.try_recv() {
+                            processed += 1;
+                            faces_seen += report.faces.len();
+                            if args.json {
+                                serde_json::to_writer(&mut stdout, &report)?;
+                                writeln!(stdout)?;
+                            }
+                            if let Some(out) = &mut output {
+                                out.write(&mut report)?;
+                            }
+                        }
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    drop(pipeline);
+    if !opened_once {
+        bail!("{} could not be opened", args.source);
+    }
+    if !args.json {
+        eprintln!("{processed} frames processed, {faces_seen} faces, {dropped} frames dropped");
+    }
+    if let Some(out) = output {
+        eprintln!("wrote {} annotated frames to {}", out.frames, out.path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn enroll_live(ctx: &Session, name: &str, source: Source, args: &EnrollArgs) -> Result<ExitCode> {
+    let settings = ctx.worker_settings(None)?;
+    let pipeline =
+        Pipeline::start(source.clone(), capture_settings(&args.camera, false), settings, Delivery::NewestWins)?;
+    pipeline.send(worker::Command::StartEnrollment { name: name.to_owned(), samples: Some(args.samples) });
+    let bar = ctx.progress(args.samples, args.json, "enrolling");
+    let mut opened_once = false;
+    let outcome = loop {
+        crossbeam_channel::select! {
+            recv(pipeline.reports.receiver()) -> report => {
+                let Ok(report) = report else {
+                    let mut outcome = None;
+                    for event in pipeline.events.try_iter() {
+                        match event {
+                            VisionEvent::Camera { event } => camera_event(&event, &mut opened_once)?,
+                            VisionEvent::Enrollment { outcome: o } => outcome = Some(o),
+                            _ => {}
+                        }
+                    }
+                    break outcome;
+                };
+                if let Some(status) = &report.enrollment {
+                    bar.set_position(status.collected as u64);
+                    if let Some(hint) = status.hint {
+                        bar.set_message(hint.message());
+                    }
+                }
+            }
+            recv(pipeline.events) -> event => {
+                let Ok(event) = event else { break None };
+                match event {
+                    VisionEvent::Camera { event } => camera_event(&event, &mut opened_once)?,
+                    VisionEvent::Enrollment { outcome } => break Some(outcome),
+                    VisionEvent::Error { message, fatal: true } => bail!("{message}"),
+                    VisionEvent::Error { message, .. } => tracing::warn!("{message}"),
+                    VisionEvent::Finished => break None,
+                    _ => {}
+                }
+            }
+        }
+    };
+    bar.finish_and_clear();
+    drop(pipeline);
+    match outcome {
+        Some(EnrollmentOutcome::Done { name, person_id, added, samples }) => {
+            if args.json {
+                print_json(&json!({"person": {"id": person_id, "name": name, "samples": samples}, "added": added}))?;
+            } else {
+                println!("Enrolled {name} (id {person_id}) from {source}: {added} new samples, {samples} in all.");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(EnrollmentOutcome::Failed { message, .. }) => bail!("{message}"),
+        Some(EnrollmentOutcome::Cancelled { .. }) => bail!("enrollment was cancelled; nothing was saved"),
+        None if !opened_once => bail!("{source} could not be opened"),
+        None => bail!("{source} ended before enough samples were collected; nothing was saved"),
+    }
+}
+
+fn cameras(json: bool) -> Result<ExitCode> {
+    let found = capture::list_cameras();
+    if json {
+        print_json(&json!({"cameras": found}))?;
+    } else if found.is_empty() {
+        println!("No cameras found. Plug one in, or use a video file: facecam run --source clip.mp4");
+    } else {
+        for c in &found {
+            println!("{:<12} {:<32} {}x{}  {}", c.source, c.name, c.width, c.height, c.path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench_cmd(ctx: &Session, args: BenchArgs) -> Result<ExitCode> {
+    let datasets = args
+        .datasets
+        .clone()
+        .or_else(|| std::env::var_os("FACECAM_DATASETS").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("../shared/datasets"));
+    let cascade = cascade::locate(ctx.global.cascade.as_deref(), ctx.config.cascade.as_deref())?;
+    let work = tempfile::tempdir().context("cannot create a temporary folder for the benchmark")?;
+    let quiet = args.json || ctx.global.quiet;
+    let mut progress = |step: &str| {
+        if !quiet {
+            eprintln!("bench: {step}");
+        }
+    };
+    let pipeline = facecam::bench::bench_pipeline(
+        &datasets,
+        work.path(),
+        &cascade,
+        ctx.config.detector,
+        &[(640, 480), (1280, 720)],
+        args.frames,
+        &mut progress,
+    )?;
+    if args.json {
+        print_json(&json!({"pipeline": pipeline}))?;
+    } else {
+        println!(
+            "{:>10} {:>8} {:>10} {:>10} {:>12} {:>10} {:>12} {:>10}",
+            "input", "faces", "fps", "detect ms", "identify ms", "30fps in", "latency p50", "p95"
+        );
+        for b in &pipeline {
+            println!(
+                "{:>10} {:>8.2} {:>10.1} {:>10.2} {:>12.2} {:>10} {:>12.1} {:>10.1}",
+                format!("{}x{}", b.width, b.height),
+                b.faces_per_frame,
+                b.throughput_fps,
+                b.detect_ms_median,
+                b.identify_ms_median,
+                format!("{}/{}", b.realtime_processed, b.frames),
+                b.latency_ms_median,
+                b.latency_ms_p95
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

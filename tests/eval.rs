@@ -123,8 +123,8 @@ fn iou(a: Rect, b: Rect) -> f64 {
 fn detector_finds_labelled_faces_in_dlib_photos() {
     let datasets = require_datasets!();
     let cascade = facecam::cascade::locate(None, None).unwrap();
-    // Photos of up to 500 px wide with faces down to 37 px: detect at full size.
-    let params = DetectorParams { working_width: 1024, min_face_px: 24, ..Default::default() };
+    // Photos of up to 500 px wide with faces down to 37 px: the photo settings detect at full size.
+    let params = DetectorParams::photo();
     let mut detector = Detector::new(&cascade, params).unwrap();
     let mut labelled = 0;
     let mut found = 0;

@@ -4,6 +4,7 @@
 mod common;
 
 use std::fs;
+use std::path::PathBuf;
 
 use common::{att, dlib, face_photo, facecam, facecam_json};
 use opencv::core::Rect;
@@ -135,23 +136,40 @@ fn photos_round_trip_through_detection() {
         args.extend(photos.iter().map(String::as_str));
         assert_eq!(facecam_json(&data, &args)["added"], 5);
     }
-    let probe_ada = face_photo(&att(&datasets, 1, 8), tmp.path());
-    let probe_brian = face_photo(&att(&datasets, 2, 8), tmp.path());
-    let out = facecam_json(&data, &["identify", "--json", probe_ada.to_str().unwrap(), probe_brian.to_str().unwrap()]);
-    for (i, name) in ["Ada", "Brian"].iter().enumerate() {
+    let probes: Vec<(PathBuf, &str)> = [(1, "Ada"), (2, "Brian")]
+        .iter()
+        .flat_map(|(s, name)| (6..=10).map(move |i| (*s, i, *name)))
+        .map(|(s, i, name)| (face_photo(&att(&datasets, s, i), tmp.path()), name))
+        .collect();
+    let mut args = vec!["identify".to_owned(), "--json".into()];
+    args.extend(probes.iter().map(|(p, _)| p.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = facecam_json(&data, &args);
+    let (mut nearest_right, mut named_right, mut missed) = (0, 0, 0);
+    for (i, (_, name)) in probes.iter().enumerate() {
         let faces = out["images"][i]["faces"].as_array().unwrap();
-        assert_eq!(faces.len(), 1, "{out}");
-        let f = &faces[0];
-        assert_eq!(f["name"], *name, "{f}");
-        assert_eq!(f["known"], true);
-        let conf = f["confidence"].as_f64().unwrap();
-        assert!((50.0..=100.0).contains(&conf), "known face with confidence {conf}");
+        assert!(faces.len() <= 1, "{out}");
+        // The cascade misses the odd AT&T pose.
+        let Some(f) = faces.first() else {
+            missed += 1;
+            continue;
+        };
+        nearest_right += (f["nearest"] == *name) as usize;
+        if f["known"] == true {
+            assert_eq!(f["name"], *name, "a wrong name: {f}");
+            named_right += 1;
+            let conf = f["confidence"].as_f64().unwrap();
+            assert!((50.0..=100.0).contains(&conf), "known face with confidence {conf}");
+        }
         // The face (2× AT&T crop at 80,80, 184×224) contains the box centre.
         let (x, y) = (f["box"]["x"].as_i64().unwrap(), f["box"]["y"].as_i64().unwrap());
         let (w, h) = (f["box"]["width"].as_i64().unwrap(), f["box"]["height"].as_i64().unwrap());
         let (cx, cy) = (x + w / 2, y + h / 2);
         assert!((80..264).contains(&cx) && (80..304).contains(&cy), "box {x},{y} {w}x{h} is off the face");
     }
+    assert!(missed <= 2, "no face found in {missed}/10 photos");
+    assert!(nearest_right + missed >= 9, "nearest person right for only {nearest_right}/10 held-out photos: {out}");
+    assert!(named_right >= 6, "named for only {named_right}/10 held-out photos: {out}");
 
     // A crowd photo: every face is reported, all strangers.
     let out = facecam_json(&data, &["identify", "--json", dlib(&datasets, "bald_guys.jpg").to_str().unwrap()]);

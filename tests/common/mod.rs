@@ -107,3 +107,30 @@ pub fn ignores_permissions() -> bool {
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o700)).unwrap();
     writable
 }
+
+/// One stretch of a generated test video: which AT&T people are in view.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    /// AT&T person numbers shown side by side (empty: nobody).
+    pub people: Vec<u32>,
+    pub frames: u32,
+}
+
+/// Frame size of generated test videos.
+pub const VIDEO_W: i32 = 640;
+pub const VIDEO_H: i32 = 480;
+pub const VIDEO_FPS: f64 = 25.0;
+
+/// Writes an MJPG AVI in which AT&T faces (images 6–10, cycling, scaled 2×)
+/// drift across a textured background, segment after segment. Returns the
+/// first frame number of each segment.
+pub fn make_video(datasets: &Path, path: &Path, segments: &[Segment]) -> Vec<u32> {
+    let scene: Vec<facecam::synth::Segment> = segments
+        .iter()
+        .map(|s| facecam::synth::Segment {
+            faces: s.people.iter().map(|p| (6..=10).map(|i| att(datasets, *p, i)).collect()).collect(),
+            frames: s.frames,
+        })
+        .collect();
+    facecam::synth::write_scene(path, &scene, VIDEO_W, VIDEO_H, VIDEO_FPS).unwrap()
+}
