@@ -462,6 +462,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn gray_and_bgra_frames_become_bgr() {
+        use opencv::core::{CV_8UC1, CV_8UC4, CV_16UC3, Scalar};
+        for (kind, value) in [(CV_8UC1, 200.0), (CV_8UC4, 200.0), (CV_16UC3, 200.0 * 257.0)] {
+            let raw = Mat::new_rows_cols_with_default(4, 6, kind, Scalar::all(value)).unwrap();
+            let bgr = to_bgr(raw).unwrap();
+            assert_eq!((bgr.channels(), bgr.depth(), bgr.cols()), (3, opencv::core::CV_8U, 6));
+            assert_eq!(bgr.at_2d::<opencv::core::Vec3b>(1, 1).unwrap()[2], 200);
+        }
+    }
+
+    #[test]
     fn parses_sources() {
         assert_eq!("camera:0".parse(), Ok(Source::Camera(0)));
         assert_eq!("/dev/video2".parse(), Ok(Source::Device("/dev/video2".into())));

@@ -279,6 +279,72 @@ fn a_camera_that_does_not_exist_is_reported_without_hanging() {
 }
 
 #[test]
+fn a_missing_camera_is_retried_with_backoff_until_stopped() {
+    let settings = CaptureSettings { reconnect: true, ..Default::default() };
+    let (capture, output) = Capture::start(Source::Camera(96), settings).unwrap();
+    let mut delays = Vec::new();
+    while delays.len() < 3 {
+        match output.events.recv_timeout(Duration::from_secs(10)).expect("no retry events") {
+            CaptureEvent::Reconnecting { attempt, delay_ms, .. } => {
+                assert_eq!(attempt as usize, delays.len() + 1);
+                delays.push(delay_ms);
+            }
+            CaptureEvent::NotFound { .. } => assert!(delays.is_empty(), "NotFound repeated on every retry"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(delays, [250, 500, 1000]);
+    // Stopping interrupts the wait for the next retry.
+    let started = Instant::now();
+    drop(capture);
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn gray_image_sequences_play_through_the_same_capture_code() {
+    let datasets = require_datasets!();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    enroll_photos(&data, &datasets, tmp.path(), &[(2, "Brian")]);
+    let frames = tmp.path().join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    for i in 0..12 {
+        // Gray PNG frames: one AT&T face photo each.
+        let photo = face_photo(&att(&datasets, 2, 6 + i % 5), tmp.path());
+        std::fs::rename(photo, frames.join(format!("{i:04}.png"))).unwrap();
+    }
+    let out = facecam(&data).args(["run", "--json", "--source"]).arg(frames.join("%04d.png")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 12);
+    let named = lines.iter().filter(|l| l["faces"][0]["name"] == "Brian").count();
+    assert!(named >= 8, "Brian named in {named}/12 frames");
+}
+
+#[test]
+fn enroll_from_a_video_on_the_command_line() {
+    let datasets = require_datasets!();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let video = tmp.path().join("me.avi");
+    make_video(&datasets, &video, &[seg(&[4], 80)]);
+    let out =
+        facecam_json(&data, &["enroll", "Dmitri", "--samples", "12", "--json", "--source", video.to_str().unwrap()]);
+    assert_eq!(out["person"]["name"], "Dmitri");
+    assert_eq!(out["added"], 12);
+    // Too many samples for the video: an error, and nothing saved.
+    facecam(&data)
+        .args(["enroll", "Eve", "--samples", "400", "--source"])
+        .arg(&video)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("nothing was saved"));
+    let list = facecam_json(&data, &["people", "list", "--json"]);
+    assert_eq!(list["people"].as_array().unwrap().len(), 1);
+}
+
+#[test]
 fn a_slow_consumer_gets_the_newest_frames_and_memory_stays_bounded() {
     let datasets = require_datasets!();
     let tmp = tempfile::tempdir().unwrap();
