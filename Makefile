@@ -22,3 +22,4 @@ test: lint
 
 bench: deps
 	cargo bench
+	cargo run --release -- bench

@@ -55,7 +55,7 @@ pub enum Command {
     Eval(EvalArgs),
     /// Identify faces live from a camera or video without a window
     Run(RunArgs),
-    /// Measure pipeline throughput and latency on scenes made from the AT&T faces
+    /// Measure identification, detection, gallery loading and the live pipeline on the AT&T faces
     Bench(BenchArgs),
     /// List the cameras on this machine
     Cameras {
@@ -211,9 +211,12 @@ pub struct BenchArgs {
     /// Folder holding att_faces/ [default: $FACECAM_DATASETS or ../shared/datasets]
     #[arg(long, value_name = "DIR")]
     pub datasets: Option<PathBuf>,
-    /// Frames per scene
+    /// Frames per pipeline scene
     #[arg(long, default_value_t = 300)]
     pub frames: u32,
+    /// Skip the (slow) live pipeline part
+    #[arg(long)]
+    pub no_pipeline: bool,
     /// Print one JSON document
     #[arg(long)]
     pub json: bool,

@@ -130,7 +130,8 @@ fn ratio(num: usize, den: usize) -> f64 {
     if den == 0 { 0.0 } else { num as f64 / den as f64 }
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+/// The `p` quantile (0–1) of sorted values, by nearest rank.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }

@@ -77,7 +77,7 @@ pub struct Identified {
 
 /// Names one normalized face.
 pub fn identify_face(
-    recognizer: &Recognizer,
+    recognizer: &mut Recognizer,
     gallery: &Gallery,
     face: &Mat,
     bbox: FaceBox,
@@ -107,7 +107,7 @@ pub fn identify_face(
 /// without a detector).
 pub fn identify_image(
     detector: Option<&mut Detector>,
-    recognizer: &Recognizer,
+    recognizer: &mut Recognizer,
     gallery: &Gallery,
     image: &Mat,
     threshold: f64,

@@ -18,6 +18,8 @@ pub mod eval;
 pub mod fsutil;
 pub mod identify;
 pub mod latest;
+pub mod matcher;
+pub mod model_cache;
 pub mod names;
 pub mod normalize;
 pub mod paths;

@@ -307,13 +307,13 @@ fn identify_cmd(ctx: &Session, args: IdentifyArgs) -> Result<ExitCode> {
             gallery.dir().display()
         );
     }
-    let model = gallery.load_model()?.recognizer;
+    let mut model = gallery.load_model()?.recognizer;
     let mut detector = ctx.detector_unless(args.cropped)?;
     let mut results = Vec::new();
     let mut failed = 0;
     for path in &args.images {
         let outcome = cv::read_image(path).map_err(anyhow::Error::from).and_then(|image| {
-            identify::identify_image(detector.as_mut(), &model, &gallery, &image, threshold).map_err(Into::into)
+            identify::identify_image(detector.as_mut(), &mut model, &gallery, &image, threshold).map_err(Into::into)
         });
         if outcome.is_err() {
             failed += 1;
@@ -543,6 +543,35 @@ impl AnnotatedOutput {
     }
 }
 
+/// Where `facecam run` sends each frame's result.
+struct RunSink<'a> {
+    json: bool,
+    stdout: std::io::StdoutLock<'a>,
+    output: Option<AnnotatedOutput>,
+    processed: u64,
+    faces_seen: usize,
+    dropped: u64,
+}
+
+impl RunSink<'_> {
+    fn report(&mut self, mut report: FrameReport) -> Result<()> {
+        self.processed += 1;
+        self.faces_seen += report.faces.len();
+        self.dropped = report.dropped_frames;
+        if self.json {
+            serde_json::to_writer(&mut self.stdout, &report)?;
+            writeln!(self.stdout)?;
+        } else {
+            let names: Vec<String> = report.faces.iter().map(annotate::face_label).collect();
+            writeln!(self.stdout, "frame {:>6}  {:>5.1} ms  {}", report.seq, report.latency_ms, names.join(", "))?;
+        }
+        if let Some(out) = &mut self.output {
+            out.write(&mut report)?;
+        }
+        Ok(())
+    }
+}
+
 fn run_cmd(ctx: &Session, args: RunArgs) -> Result<ExitCode> {
     let settings = ctx.worker_settings(args.threshold)?;
     let pipeline = Pipeline::start(
@@ -551,16 +580,20 @@ fn run_cmd(ctx: &Session, args: RunArgs) -> Result<ExitCode> {
         settings,
         Delivery::Lossless,
     )?;
-    let mut output = args.output.clone().map(|path| AnnotatedOutput { path, fps: 25.0, writer: None, frames: 0 });
+    let mut sink = RunSink {
+        json: args.json,
+        stdout: std::io::stdout().lock(),
+        output: args.output.clone().map(|path| AnnotatedOutput { path, fps: 25.0, writer: None, frames: 0 }),
+        processed: 0,
+        faces_seen: 0,
+        dropped: 0,
+    };
     let mut opened_once = false;
-    let mut processed = 0u64;
-    let mut faces_seen = 0usize;
-    let mut dropped = 0;
-    let mut stdout = std::io::stdout().lock();
+    let done = |sink: &RunSink<'_>| args.max_frames.is_some_and(|max| sink.processed >= max);
     loop {
         crossbeam_channel::select! {
             recv(pipeline.reports.receiver()) -> report => {
-                let Ok(mut report) = report else {
+                let Ok(report) = report else {
                     // The worker ended: what it said last is still in the queue.
                     for event in pipeline.events.try_iter() {
                         if let VisionEvent::Camera { event } = event {
@@ -569,20 +602,8 @@ fn run_cmd(ctx: &Session, args: RunArgs) -> Result<ExitCode> {
                     }
                     break;
                 };
-                processed += 1;
-                faces_seen += report.faces.len();
-                dropped = report.dropped_frames;
-                if args.json {
-                    serde_json::to_writer(&mut stdout, &report)?;
-                    writeln!(stdout)?;
-                } else {
-                    let names: Vec<String> = report.faces.iter().map(annotate::face_label).collect();
-                    writeln!(stdout, "frame {:>6}  {:>5.1} ms  {}", report.seq, report.latency_ms, names.join(", "))?;
-                }
-                if let Some(out) = &mut output {
-                    out.write(&mut report)?;
-                }
-                if args.max_frames.is_some_and(|max| processed >= max) {
+                sink.report(report)?;
+                if done(&sink) {
                     break;
                 }
             }
@@ -591,7 +612,7 @@ fn run_cmd(ctx: &Session, args: RunArgs) -> Result<ExitCode> {
                 match event {
                     VisionEvent::Camera { event } => {
                         if let CaptureEvent::Opened { fps, .. } = &event
-                            && let Some(out) = &mut output
+                            && let Some(out) = &mut sink.output
                             && *fps > 0.0
                             && fps.is_finite()
                         {
@@ -604,16 +625,11 @@ fn run_cmd(ctx: &Session, args: RunArgs) -> Result<ExitCode> {
                     VisionEvent::Gallery { warning: Some(w), .. } => tracing::warn!("{w}"),
                     VisionEvent::Finished => {
                         // Reports still queued come first.
-                        while let Ok(mut report) = pipeline.reports.try_recv() {
-                            processed += 1;
-                            faces_seen += report.faces.len();
-                            if args.json {
-                                serde_json::to_writer(&mut stdout, &report)?;
-                                writeln!(stdout)?;
+                        while let Ok(report) = pipeline.reports.try_recv() {
+                            if done(&sink) {
+                                break;
                             }
-                            if let Some(out) = &mut output {
-                                out.write(&mut report)?;
-                            }
+                            sink.report(report)?;
                         }
                         break;
                     }
@@ -622,6 +638,7 @@ fn run_cmd(ctx: &Session, args: RunArgs) -> Result<ExitCode> {
             }
         }
     }
+    let RunSink { processed, faces_seen, dropped, output, .. } = sink;
     drop(pipeline);
     if !opened_once {
         bail!("{} could not be opened", args.source);
@@ -722,18 +739,63 @@ fn bench_cmd(ctx: &Session, args: BenchArgs) -> Result<ExitCode> {
             eprintln!("bench: {step}");
         }
     };
-    let pipeline = facecam::bench::bench_pipeline(
-        &datasets,
-        work.path(),
-        &cascade,
-        ctx.config.detector,
-        &[(640, 480), (1280, 720)],
-        args.frames,
-        &mut progress,
-    )?;
-    if args.json {
-        print_json(&json!({"pipeline": pipeline}))?;
+    let (detect, normalize_ms) = facecam::bench::bench_detect(&datasets, work.path(), &cascade, ctx.config.detector)?;
+    let identify = facecam::bench::bench_identify(&datasets, work.path(), &[10, 100, 1000, 5000], &mut progress)?;
+    let pipeline = if args.no_pipeline {
+        Vec::new()
     } else {
+        facecam::bench::bench_pipeline(
+            &datasets,
+            work.path(),
+            &cascade,
+            ctx.config.detector,
+            &[(640, 480), (1280, 720)],
+            args.frames,
+            &mut progress,
+        )?
+    };
+    let bytes_per_sample = facecam::recognizer::LBPH_HISTOGRAM_LEN * 4 + 4;
+    if args.json {
+        print_json(&json!({
+            "identify": identify,
+            "detect": detect,
+            "normalize_ms": normalize_ms,
+            "memory_bytes_per_sample": bytes_per_sample,
+            "pipeline": pipeline,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("Identification per face (median) and gallery load time");
+    println!(
+        "{:>8} {:>14} {:>11} {:>11} {:>9} {:>9} {:>11}",
+        "samples", "OpenCV predict", "facecam", "match only", "speed-up", "load", "cache"
+    );
+    for b in &identify {
+        println!(
+            "{:>8} {:>11.3} ms {:>8.3} ms {:>8.3} ms {:>8.1}x {:>6.1} ms {:>8.1} MB",
+            b.samples,
+            b.opencv_predict_ms,
+            b.matcher_ms,
+            b.match_only_ms,
+            b.speedup,
+            b.load_ms,
+            b.cache_bytes as f64 / 1e6
+        );
+    }
+    println!(
+        "\nDetection per frame (median), crop normalization {normalize_ms:.3} ms, {bytes_per_sample} bytes per sample in memory"
+    );
+    for d in &detect {
+        println!(
+            "{:>10} at width {:>5}: {:>6.2} ms, {} faces",
+            format!("{}x{}", d.width, d.height),
+            d.working_width,
+            d.ms,
+            d.faces
+        );
+    }
+    if !pipeline.is_empty() {
+        println!("\nPipeline");
         println!(
             "{:>10} {:>8} {:>10} {:>10} {:>12} {:>10} {:>12} {:>10}",
             "input", "faces", "fps", "detect ms", "identify ms", "30fps in", "latency p50", "p95"

@@ -4,13 +4,14 @@
 //! the nearest person and its distance; whether that is close enough to be
 //! that person is decided here, by [`decide`], with our own threshold.
 
-use opencv::core::{FileStorage, FileStorage_Mode, Mat, Ptr, Vector};
+use opencv::core::{Mat, Ptr, Vector};
 use opencv::face::{EigenFaceRecognizer, FisherFaceRecognizer, LBPHFaceRecognizer};
 use opencv::prelude::*;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::cv::{CvContext, VisionError};
+use crate::matcher::HistogramMatcher;
 
 /// LBP radius in pixels. Radius, grid and blur were chosen together by
 /// 5-fold cross-validation inside the AT&T training half (README,
@@ -104,7 +105,11 @@ pub enum RecognizerError {
 }
 
 enum Model {
-    Lbph(Ptr<LBPHFaceRecognizer>),
+    /// OpenCV computes the LBP histograms; our matcher searches them.
+    Lbph {
+        extractor: Ptr<LBPHFaceRecognizer>,
+        matcher: HistogramMatcher,
+    },
     Eigen(Ptr<EigenFaceRecognizer>),
     Fisher(Ptr<FisherFaceRecognizer>),
 }
@@ -132,39 +137,45 @@ pub fn decide(distance: f64, threshold: f64) -> Decision {
     Decision { known: distance <= threshold, confidence_pct }
 }
 
-/// A face recognizer and the number of samples it holds. It owns OpenCV
-/// state and must stay on the thread that uses it.
+/// A face recognizer. It owns OpenCV state and must stay on the thread
+/// that uses it.
 pub struct Recognizer {
     kind: RecognizerKind,
     model: Model,
     samples: usize,
 }
 
-macro_rules! with_model {
-    ($self:expr, $m:ident => $body:expr) => {
-        match &$self.model {
-            Model::Lbph($m) => $body,
-            Model::Eigen($m) => $body,
-            Model::Fisher($m) => $body,
-        }
-    };
-    (mut $self:expr, $m:ident => $body:expr) => {
-        match &mut $self.model {
-            Model::Lbph($m) => $body,
-            Model::Eigen($m) => $body,
-            Model::Fisher($m) => $body,
-        }
-    };
+fn new_lbph() -> Result<Ptr<LBPHFaceRecognizer>, VisionError> {
+    LBPHFaceRecognizer::create(LBPH_RADIUS, LBPH_NEIGHBORS, LBPH_GRID_X, LBPH_GRID_Y, f64::MAX)
+        .cv("creating the LBPH recognizer")
+}
+
+/// Length of one LBPH histogram with our parameters.
+pub const LBPH_HISTOGRAM_LEN: usize = (LBPH_GRID_X * LBPH_GRID_Y) as usize * (1usize << LBPH_NEIGHBORS);
+
+/// Computes the LBPH histograms of faces with OpenCV's own code, so they
+/// are exactly what `predict` would compare.
+fn lbph_histograms(extractor: &mut Ptr<LBPHFaceRecognizer>, faces: &[Mat]) -> Result<Vec<Vec<f32>>, VisionError> {
+    if faces.is_empty() {
+        return Ok(Vec::new());
+    }
+    let labels = Vector::<i32>::from_iter(std::iter::repeat_n(0, faces.len()));
+    let mut src = Vector::<Mat>::with_capacity(faces.len());
+    for face in faces {
+        src.push(face.try_clone().cv("copying a face")?);
+    }
+    extractor.train(&src, &labels).cv("computing LBP histograms")?;
+    let histograms = extractor.get_histograms().cv("computing LBP histograms")?;
+    histograms.iter().map(|h| h.data_typed::<f32>().map(<[f32]>::to_vec).cv("reading an LBP histogram")).collect()
 }
 
 impl Recognizer {
     /// An empty recognizer of the given kind, OpenCV threshold at maximum.
     pub fn new(kind: RecognizerKind) -> Result<Self, RecognizerError> {
         let model = match kind {
-            RecognizerKind::Lbph => Model::Lbph(
-                LBPHFaceRecognizer::create(LBPH_RADIUS, LBPH_NEIGHBORS, LBPH_GRID_X, LBPH_GRID_Y, f64::MAX)
-                    .cv("creating the LBPH recognizer")?,
-            ),
+            RecognizerKind::Lbph => {
+                Model::Lbph { extractor: new_lbph()?, matcher: HistogramMatcher::new(LBPH_HISTOGRAM_LEN) }
+            }
             RecognizerKind::Eigen => {
                 Model::Eigen(EigenFaceRecognizer::create(0, f64::MAX).cv("creating the Eigenfaces recognizer")?)
             }
@@ -173,6 +184,26 @@ impl Recognizer {
             }
         };
         Ok(Self { kind, model, samples: 0 })
+    }
+
+    /// An LBPH recognizer over histograms read back from the gallery cache.
+    pub fn lbph_from_matcher(matcher: HistogramMatcher) -> Result<Self, RecognizerError> {
+        if matcher.dim() != LBPH_HISTOGRAM_LEN {
+            return Err(RecognizerError::BadModel(format!(
+                "its histograms have {} bins, this facecam makes {LBPH_HISTOGRAM_LEN}",
+                matcher.dim()
+            )));
+        }
+        let samples = matcher.len();
+        Ok(Self { kind: RecognizerKind::Lbph, model: Model::Lbph { extractor: new_lbph()?, matcher }, samples })
+    }
+
+    /// The LBPH histograms, for the gallery cache.
+    pub fn lbph_matcher(&self) -> Option<&HistogramMatcher> {
+        match &self.model {
+            Model::Lbph { matcher, .. } => Some(matcher),
+            _ => None,
+        }
     }
 
     pub fn kind(&self) -> RecognizerKind {
@@ -187,9 +218,12 @@ impl Recognizer {
     /// Replaces the model's contents with these samples.
     pub fn train(&mut self, faces: &[Mat], labels: &[i32]) -> Result<(), RecognizerError> {
         check_counts(faces, labels)?;
+        *self = Self::new(self.kind)?;
         if faces.is_empty() {
-            *self = Self::new(self.kind)?;
             return Ok(());
+        }
+        if self.kind == RecognizerKind::Lbph {
+            return self.update(faces, labels);
         }
         if self.kind == RecognizerKind::Fisher {
             let mut distinct = labels.to_vec();
@@ -200,7 +234,12 @@ impl Recognizer {
             }
         }
         let (src, lab) = (to_vector(faces)?, Vector::<i32>::from_slice(labels));
-        with_model!(mut self, m => m.train(&src, &lab)).cv("training the recognizer")?;
+        match &mut self.model {
+            Model::Eigen(m) => m.train(&src, &lab),
+            Model::Fisher(m) => m.train(&src, &lab),
+            Model::Lbph { .. } => unreachable!("LBPH trains through update"),
+        }
+        .cv("training the recognizer")?;
         self.samples = faces.len();
         Ok(())
     }
@@ -209,66 +248,65 @@ impl Recognizer {
     /// list of sample histograms).
     pub fn update(&mut self, faces: &[Mat], labels: &[i32]) -> Result<(), RecognizerError> {
         check_counts(faces, labels)?;
-        let Model::Lbph(m) = &mut self.model else {
+        let Model::Lbph { extractor, matcher } = &mut self.model else {
             return Err(RecognizerError::NoIncrementalUpdate(self.kind));
         };
-        if faces.is_empty() {
-            return Ok(());
+        // In chunks, so the extractor never holds a second copy of a big batch.
+        for (faces, labels) in faces.chunks(256).zip(labels.chunks(256)) {
+            for (h, label) in lbph_histograms(extractor, faces)?.iter().zip(labels) {
+                matcher.push(h, *label).map_err(|n| RecognizerError::BadModel(format!("a histogram of {n} bins")))?;
+            }
         }
-        let (src, lab) = (to_vector(faces)?, Vector::<i32>::from_slice(labels));
-        m.update(&src, &lab).cv("adding samples to the recognizer")?;
-        self.samples += faces.len();
+        self.samples = matcher.len();
         Ok(())
     }
 
+    /// A face's LBPH histogram (LBPH only), as the matcher compares it.
+    pub fn lbph_histogram(&mut self, face: &Mat) -> Result<Option<Vec<f32>>, RecognizerError> {
+        match &mut self.model {
+            Model::Lbph { extractor, .. } => Ok(lbph_histograms(extractor, std::slice::from_ref(face))?.pop()),
+            _ => Ok(None),
+        }
+    }
+
     /// The nearest label and its distance, or `None` when nothing is enrolled.
-    pub fn nearest(&self, face: &Mat) -> Result<Option<Nearest>, RecognizerError> {
+    pub fn nearest(&mut self, face: &Mat) -> Result<Option<Nearest>, RecognizerError> {
         if self.samples == 0 {
             return Ok(None);
         }
         let (mut label, mut distance) = (-1, f64::MAX);
-        with_model!(self, m => m.predict(face, &mut label, &mut distance)).cv("identifying a face")?;
+        match &mut self.model {
+            Model::Lbph { extractor, matcher } => {
+                let query = lbph_histograms(extractor, std::slice::from_ref(face))?;
+                return Ok(query.first().and_then(|q| matcher.nearest(q)));
+            }
+            Model::Eigen(m) => m.predict(face, &mut label, &mut distance),
+            Model::Fisher(m) => m.predict(face, &mut label, &mut distance),
+        }
+        .cv("identifying a face")?;
         Ok((label >= 0).then_some(Nearest { label, distance }))
     }
+}
 
-    /// Serializes an LBPH model to OpenCV's YAML text.
-    pub fn to_yaml(&self) -> Result<String, RecognizerError> {
-        let Model::Lbph(m) = &self.model else {
-            return Err(RecognizerError::NoIncrementalUpdate(self.kind));
-        };
-        let mut fs = FileStorage::new(".yml", FileStorage_Mode::WRITE as i32 | FileStorage_Mode::MEMORY as i32, "")
-            .cv("opening an in-memory model file")?;
-        FaceRecognizerTraitConst::write_1(m, &mut fs).cv("writing the model")?;
-        Ok(fs.release_and_get_string().cv("writing the model")?)
+/// OpenCV's own LBPH recognizer with our parameters, trained the usual way:
+/// the reference our matcher is checked and benchmarked against.
+pub struct OpenCvLbph {
+    model: Ptr<LBPHFaceRecognizer>,
+}
+
+impl OpenCvLbph {
+    pub fn train(faces: &[Mat], labels: &[i32]) -> Result<Self, RecognizerError> {
+        check_counts(faces, labels)?;
+        let mut model = new_lbph()?;
+        model.train(&to_vector(faces)?, &Vector::<i32>::from_slice(labels)).cv("training OpenCV's LBPH")?;
+        Ok(Self { model })
     }
 
-    /// Reads an LBPH model written by [`Recognizer::to_yaml`], checking that it
-    /// holds `expected_samples` samples.
-    pub fn lbph_from_yaml(text: &str, expected_samples: usize) -> Result<Self, RecognizerError> {
-        let bad = |e: opencv::Error| RecognizerError::BadModel(e.message);
-        let mut this = Self::new(RecognizerKind::Lbph)?;
-        let fs =
-            FileStorage::new(text, FileStorage_Mode::READ as i32 | FileStorage_Mode::MEMORY as i32, "").map_err(bad)?;
-        let root = fs.root(0).map_err(bad)?;
-        let Model::Lbph(m) = &mut this.model else { unreachable!("created as LBPH") };
-        FaceRecognizerTrait::read_1(m, &root).map_err(bad)?;
-        let histograms = m.get_histograms().map_err(bad)?.len();
-        let labels = m.get_labels().map_err(bad)?.total();
-        if histograms != expected_samples || labels != expected_samples {
-            return Err(RecognizerError::BadModel(format!(
-                "it holds {histograms} histograms and {labels} labels, the gallery has {expected_samples} samples"
-            )));
-        }
-        if m.get_radius().map_err(bad)? != LBPH_RADIUS
-            || m.get_neighbors().map_err(bad)? != LBPH_NEIGHBORS
-            || m.get_grid_x().map_err(bad)? != LBPH_GRID_X
-            || m.get_grid_y().map_err(bad)? != LBPH_GRID_Y
-        {
-            return Err(RecognizerError::BadModel("it was made with other LBPH parameters".into()));
-        }
-        LBPHFaceRecognizerTrait::set_threshold(m, f64::MAX).map_err(bad)?;
-        this.samples = expected_samples;
-        Ok(this)
+    /// `LBPHFaceRecognizer::predict`.
+    pub fn predict(&self, face: &Mat) -> Result<Option<Nearest>, RecognizerError> {
+        let (mut label, mut distance) = (-1, f64::MAX);
+        self.model.predict(face, &mut label, &mut distance).cv("OpenCV's LBPH predict")?;
+        Ok((label >= 0).then_some(Nearest { label, distance }))
     }
 }
 

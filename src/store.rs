@@ -6,7 +6,7 @@
 //! ```text
 //! gallery.json            people: id, name, created time, sample files
 //! faces/<id>/<n>.png      normalized face samples: the source of truth
-//! cache/lbph-r<rev>.yml   trained LBPH model for manifest revision <rev>
+//! cache/lbph-r<rev>.bin   LBPH histograms for manifest revision <rev>
 //! ```
 //!
 //! `gallery.json` is the commit point of every change: samples are written
@@ -27,6 +27,7 @@ use thiserror::Error;
 
 use crate::cv::{self, VisionError};
 use crate::fsutil::{self, FILE_MODE};
+use crate::model_cache;
 use crate::names::{self, NameError};
 use crate::normalize::{FACE_HEIGHT, FACE_WIDTH};
 use crate::recognizer::{Recognizer, RecognizerError, RecognizerKind};
@@ -195,7 +196,7 @@ impl Gallery {
     }
 
     fn cache_path(&self, revision: u64) -> PathBuf {
-        self.dir.join(CACHE_DIR).join(format!("lbph-r{revision}.yml"))
+        self.dir.join(CACHE_DIR).join(format!("lbph-r{revision}.bin"))
     }
 
     fn unknown(&self, name: &str) -> StoreError {
@@ -215,11 +216,17 @@ impl Gallery {
             return Ok(LoadedModel { recognizer, rebuilt_because: None, unreadable_samples: Vec::new() });
         }
         let cache = self.cache_path(self.manifest.revision);
-        let reason = match fs::read_to_string(&cache) {
-            Ok(text) => match Recognizer::lbph_from_yaml(&text, total) {
-                Ok(recognizer) => {
+        let reason = match fs::read(&cache) {
+            Ok(bytes) => match model_cache::decode(&bytes) {
+                Ok(matcher) if matcher.len() == total => {
+                    let recognizer = Recognizer::lbph_from_matcher(matcher)?;
                     return Ok(LoadedModel { recognizer, rebuilt_because: None, unreadable_samples: Vec::new() });
                 }
+                Ok(matcher) => format!(
+                    "the model cache {} is damaged (it holds {} samples, the gallery {total})",
+                    cache.display(),
+                    matcher.len()
+                ),
                 Err(e) => format!("the model cache {} is damaged ({e})", cache.display()),
             },
             Err(e) if e.kind() == io::ErrorKind::NotFound => format!("the model cache {} is missing", cache.display()),
@@ -263,9 +270,8 @@ impl Gallery {
         let dir = self.dir.join(CACHE_DIR);
         fsutil::create_private_dir(&dir).map_err(io_err(&dir))?;
         let path = self.cache_path(self.manifest.revision);
-        if recognizer.sample_count() > 0 {
-            let yaml = recognizer.to_yaml()?;
-            fsutil::write_atomic(&path, yaml.as_bytes()).map_err(io_err(&path))?;
+        if let Some(matcher) = recognizer.lbph_matcher().filter(|m| !m.is_empty()) {
+            fsutil::write_atomic(&path, &model_cache::encode(matcher)).map_err(io_err(&path))?;
         }
         remove_files_except(&dir, &path)
     }

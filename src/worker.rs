@@ -309,24 +309,22 @@ impl Worker {
         };
         let detect_ms = ms_since(started);
         let identify_started = Instant::now();
-        let observations: Vec<Observation> = boxes
-            .iter()
-            .map(|&bbox| {
-                let nearest = match (&state.model, normalize_face(&frame.image, FaceRegion::Detected(bbox))) {
-                    (Some(model), Ok(face)) => model.nearest(&face).ok().flatten(),
-                    _ => None,
-                };
-                let known_person = nearest
-                    .filter(|n| state.gallery.as_ref().is_some_and(|g| g.by_label(n.label).is_some()))
-                    .map(|n| (n, decide(n.distance, state.threshold)));
-                Observation {
-                    bbox,
-                    person_id: known_person.filter(|(_, d)| d.known).map(|(n, _)| n.label as u32),
-                    distance: nearest.map(|n| n.distance),
-                    confidence_pct: known_person.map_or(0.0, |(_, d)| d.confidence_pct),
-                }
-            })
-            .collect();
+        let mut observations = Vec::with_capacity(boxes.len());
+        for &bbox in &boxes {
+            let nearest = match (&mut state.model, normalize_face(&frame.image, FaceRegion::Detected(bbox))) {
+                (Some(model), Ok(face)) => model.nearest(&face).ok().flatten(),
+                _ => None,
+            };
+            let known_person = nearest
+                .filter(|n| state.gallery.as_ref().is_some_and(|g| g.by_label(n.label).is_some()))
+                .map(|n| (n, decide(n.distance, state.threshold)));
+            observations.push(Observation {
+                bbox,
+                person_id: known_person.filter(|(_, d)| d.known).map(|(n, _)| n.label as u32),
+                distance: nearest.map(|n| n.distance),
+                confidence_pct: known_person.map_or(0.0, |(_, d)| d.confidence_pct),
+            });
+        }
         let identify_ms = ms_since(identify_started);
         let tracked = state.tracker.update(&observations);
 
