@@ -276,7 +276,6 @@ impl CaptureLoop {
             let ok = match cap.read(&mut raw) {
                 Ok(ok) => ok && !raw.empty(),
                 Err(e) if is_camera => {
-                    failed_reads += 1;
                     tracing::debug!("camera read failed: {e}");
                     false
                 }

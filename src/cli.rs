@@ -77,8 +77,8 @@ pub struct EnrollArgs {
     #[arg(long, value_name = "SOURCE")]
     pub source: Option<Source>,
     /// Samples to collect from the live source
-    #[arg(long, default_value_t = 20, requires = "source")]
-    pub samples: usize,
+    #[arg(long, default_value_t = 20, requires = "source", value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub samples: u16,
     #[command(flatten)]
     pub camera: CameraArgs,
     /// The images are already face crops: skip detection

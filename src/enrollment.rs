@@ -76,7 +76,7 @@ pub struct EnrollmentSession {
 
 impl EnrollmentSession {
     pub fn new(name: String, settings: EnrollmentSettings) -> Self {
-        Self { name, settings, samples: Vec::with_capacity(settings.samples), last_sample_ms: None }
+        Self { name, settings, samples: Vec::with_capacity(settings.samples.min(1000)), last_sample_ms: None }
     }
 
     pub fn collected(&self) -> usize {
@@ -108,6 +108,10 @@ impl EnrollmentSession {
         }
         if let Some(hint) = check_quality(frame, face, &self.settings)? {
             return Ok(Offer::Skipped(hint));
+        }
+        // The stream clock restarts when a camera is reopened or a file loops.
+        if self.last_sample_ms.is_some_and(|last| stream_ms < last) {
+            self.last_sample_ms = None;
         }
         if self.last_sample_ms.is_some_and(|last| stream_ms - last < self.settings.min_interval_ms) {
             return Ok(Offer::TooSoon);

@@ -19,7 +19,12 @@ pub const TEMP_SUFFIX: &str = ".facecam-tmp";
 /// Creates `dir` and its missing parents as owner-only folders, and makes an
 /// existing `dir` owner-only too.
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let existed = dir.is_dir();
     DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir)?;
+    if !existed && let Some(parent) = dir.parent() {
+        // The new folder's entry must survive a power cut like the files in it.
+        let _ = sync_dir(parent);
+    }
     let mode = fs::metadata(dir)?.permissions().mode() & 0o777;
     if mode != DIR_MODE {
         fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE))?;
@@ -41,7 +46,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         file.sync_all()?;
         drop(file);
         fs::rename(&tmp, path)?;
-        sync_dir(dir)
+        // The new content is in place; a folder that cannot be synced (some
+        // file systems refuse) must not turn that into a failure.
+        if let Err(e) = sync_dir(dir) {
+            tracing::debug!("could not sync {}: {e}", dir.display());
+        }
+        Ok(())
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);

@@ -191,14 +191,21 @@ fn collect_samples(
     Ok(samples)
 }
 
+/// RFC 3339 time of a Unix timestamp ("unknown" if it is out of range).
+fn format_created(unix_secs: u64) -> String {
+    std::time::UNIX_EPOCH
+        .checked_add(std::time::Duration::from_secs(unix_secs))
+        .filter(|t| *t < std::time::UNIX_EPOCH + std::time::Duration::from_secs(253_402_300_799))
+        .map(|t| humantime::format_rfc3339_seconds(t).to_string())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
 fn person_json(person: &Person) -> serde_json::Value {
     json!({
         "id": person.id,
         "name": person.name,
         "samples": person.sample_count(),
-        "created": humantime::format_rfc3339_seconds(
-            std::time::UNIX_EPOCH + std::time::Duration::from_secs(person.created_unix_secs)
-        ).to_string(),
+        "created": format_created(person.created_unix_secs),
         "created_unix_secs": person.created_unix_secs,
     })
 }
@@ -211,6 +218,7 @@ fn enroll(ctx: &Session, args: EnrollArgs) -> Result<ExitCode> {
     let mut gallery = ctx.gallery()?;
     let mut detector = ctx.detector_unless(args.cropped)?;
     let (images, mut skipped) = dataset::expand_image_paths(&args.paths);
+    let given = images.len() + skipped.len();
     let bar = ctx.progress(images.len(), args.json, "reading");
     let samples = collect_samples(&mut detector, &images, &mut skipped, &bar)?;
     bar.finish_and_clear();
@@ -218,7 +226,7 @@ fn enroll(ctx: &Session, args: EnrollArgs) -> Result<ExitCode> {
         if !args.json {
             report_skipped(&skipped);
         }
-        bail!("no usable face in the {} given image(s); nothing was changed", images.len() + skipped.len());
+        bail!("no usable face in the {given} given image(s); nothing was changed");
     }
     let mut model = gallery.load_model()?.recognizer;
     let enrolled = gallery.enroll(&mut model, &[(&name, &samples)])?;
@@ -372,9 +380,7 @@ fn people(ctx: &Session, cmd: PeopleCommand) -> Result<ExitCode> {
             } else {
                 println!("{:>4}  {:<32} {:>7}  CREATED", "ID", "NAME", "SAMPLES");
                 for p in gallery.people() {
-                    let created = humantime::format_rfc3339_seconds(
-                        std::time::UNIX_EPOCH + std::time::Duration::from_secs(p.created_unix_secs),
-                    );
+                    let created = format_created(p.created_unix_secs);
                     println!("{:>4}  {:<32} {:>7}  {created}", p.id, p.name, p.sample_count());
                 }
             }
@@ -596,8 +602,10 @@ fn run_cmd(ctx: &Session, args: RunArgs) -> Result<ExitCode> {
                 let Ok(report) = report else {
                     // The worker ended: what it said last is still in the queue.
                     for event in pipeline.events.try_iter() {
-                        if let VisionEvent::Camera { event } = event {
-                            camera_event(&event, &mut opened_once)?;
+                        match event {
+                            VisionEvent::Camera { event } => camera_event(&event, &mut opened_once)?,
+                            VisionEvent::Error { message, fatal: true } => bail!("{message}"),
+                            _ => {}
                         }
                     }
                     break;
@@ -656,8 +664,8 @@ fn enroll_live(ctx: &Session, name: &str, source: Source, args: &EnrollArgs) -> 
     let settings = ctx.worker_settings(None)?;
     let pipeline =
         Pipeline::start(source.clone(), capture_settings(&args.camera, false), settings, Delivery::NewestWins)?;
-    pipeline.send(worker::Command::StartEnrollment { name: name.to_owned(), samples: Some(args.samples) });
-    let bar = ctx.progress(args.samples, args.json, "enrolling");
+    pipeline.send(worker::Command::StartEnrollment { name: name.to_owned(), samples: Some(args.samples.into()) });
+    let bar = ctx.progress(args.samples.into(), args.json, "enrolling");
     let mut opened_once = false;
     let outcome = loop {
         crossbeam_channel::select! {
@@ -668,6 +676,7 @@ fn enroll_live(ctx: &Session, name: &str, source: Source, args: &EnrollArgs) -> 
                         match event {
                             VisionEvent::Camera { event } => camera_event(&event, &mut opened_once)?,
                             VisionEvent::Enrollment { outcome: o } => outcome = Some(o),
+                            VisionEvent::Error { message, fatal: true } => bail!("{message}"),
                             _ => {}
                         }
                     }

@@ -14,8 +14,10 @@ pub const MAX_NAME_CHARS: usize = 64;
 pub enum NameError {
     #[error("the name is empty; type the person's name, e.g. \"Ada Lovelace\"")]
     Empty,
-    #[error("the name {0:?} contains '{1}'; use letters, digits, spaces, '-', '_', '.' or '''")]
+    #[error("the name {0:?} contains '{1}', which a name may not contain; leave it out")]
     ForbiddenChar(String, char),
+    #[error("the name {0:?} contains '..', which a name may not contain; leave it out")]
+    DoubleDot(String),
     #[error("the name {0:?} contains a control character; type it without tabs or line breaks")]
     ControlChar(String),
     #[error("\"{0}\" is not a valid name; use the person's name")]
@@ -40,7 +42,7 @@ pub fn validate_name(raw: &str) -> Result<String, NameError> {
         return Err(NameError::Reserved(name.to_owned()));
     }
     if name.contains("..") {
-        return Err(NameError::ForbiddenChar(name.to_owned(), '.'));
+        return Err(NameError::DoubleDot(name.to_owned()));
     }
     let len = name.chars().count();
     if len > MAX_NAME_CHARS {
@@ -75,7 +77,7 @@ mod tests {
         assert!(matches!(validate_name("a\\b"), Err(NameError::ForbiddenChar(_, '\\'))));
         assert!(matches!(validate_name(".."), Err(NameError::Reserved(_))));
         assert!(matches!(validate_name("."), Err(NameError::Reserved(_))));
-        assert!(matches!(validate_name("a..b"), Err(NameError::ForbiddenChar(_, '.'))));
+        assert!(matches!(validate_name("a..b"), Err(NameError::DoubleDot(_))));
         assert!(matches!(validate_name("a\nb"), Err(NameError::ControlChar(_))));
         assert!(matches!(validate_name("a\u{7}"), Err(NameError::ControlChar(_))));
         assert!(matches!(validate_name(&"x".repeat(65)), Err(NameError::TooLong(65))));

@@ -285,7 +285,6 @@ impl Gallery {
             self.manifest = current;
             *model = self.load_model()?.recognizer;
         }
-        self.sweep();
         Ok(lock)
     }
 
@@ -311,9 +310,22 @@ impl Gallery {
         next.revision = self.manifest.revision + 1;
         let path = self.dir.join(MANIFEST_FILE);
         let json = serde_json::to_vec_pretty(&next).map_err(|e| io_err(&path)(io::Error::other(e)))?;
-        fsutil::write_atomic(&path, &json).map_err(|source| StoreError::ReadOnly { dir: self.dir.clone(), source })?;
+        fsutil::write_atomic(&path, &json).map_err(|source| self.write_error(&path, source))?;
         self.manifest = next;
+        // Now that the manifest says what is ours, leftovers can go.
+        self.sweep();
         Ok(())
+    }
+
+    /// Permission problems are the data folder's; anything else (a full
+    /// disk, an I/O error) is reported as what it is.
+    fn write_error(&self, path: &Path, source: io::Error) -> StoreError {
+        match source.kind() {
+            io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
+                StoreError::ReadOnly { dir: self.dir.clone(), source }
+            }
+            _ => io_err(path)(source),
+        }
     }
 
     /// Adds face samples to people, creating those not yet enrolled; one
@@ -343,7 +355,13 @@ impl Gallery {
                             samples: Vec::new(),
                             next_sample: 1,
                         });
-                        next.next_id += 1;
+                        next.next_id =
+                            next.next_id.checked_add(1).filter(|id| *id <= i32::MAX as u32).ok_or_else(|| {
+                                StoreError::CorruptManifest {
+                                    path: self.dir.join(MANIFEST_FILE),
+                                    reason: "no person ids are left".into(),
+                                }
+                            })?;
                         next.people.len() - 1
                     }
                 };
@@ -368,6 +386,9 @@ impl Gallery {
                 }
                 outcomes.push((person.id, faces.len(), new_person));
             }
+            // Histograms before the commit: once the manifest is written the
+            // enrollment has happened, and nothing after it may fail it.
+            model.update(&new_faces, &new_labels)?;
             self.commit(next)
         })();
         if let Err(e) = result {
@@ -377,9 +398,12 @@ impl Gallery {
             for dir in created_dirs {
                 let _ = fs::remove_dir(dir);
             }
+            // The model may hold histograms of samples that were not saved.
+            if let Ok(loaded) = self.load_model() {
+                *model = loaded.recognizer;
+            }
             return Err(e);
         }
-        model.update(&new_faces, &new_labels)?;
         if let Err(e) = self.save_cache(model) {
             tracing::warn!("could not save the model cache (it will be rebuilt next time): {e}");
         }
@@ -420,15 +444,26 @@ impl Gallery {
         let mut next = self.manifest.clone();
         next.people.retain(|p| p.id != person.id);
         self.commit(next)?;
+        // The person is gone from the gallery; what follows only tidies up,
+        // so a failure is a warning (the next change sweeps what is left).
         let dir = self.person_dir(person.id);
         match fs::remove_dir_all(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io_err(&dir)(e)),
+            Err(e) => tracing::warn!("could not delete {}: {e}; it will be deleted on the next change", dir.display()),
         }
-        let (rebuilt, _unreadable) = self.train_from_samples()?;
-        *model = rebuilt;
-        self.save_cache(model)?;
+        *model = match self.train_from_samples() {
+            Ok((rebuilt, _unreadable)) => rebuilt,
+            Err(e) => {
+                tracing::warn!("could not rebuild the model ({e}); it will be rebuilt on the next start");
+                Recognizer::new(RecognizerKind::Lbph)?
+            }
+        };
+        if let Err(e) = self.save_cache(model) {
+            tracing::warn!("could not save the model cache: {e}");
+            // The old cache holds the removed person's histograms: it must go.
+            let _ = remove_files_except(&self.dir.join(CACHE_DIR), Path::new(""));
+        }
         Ok(person)
     }
 
@@ -442,6 +477,10 @@ impl Gallery {
         for entry in entries.flatten() {
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
+            let ours = !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit());
+            if !ours {
+                continue;
+            }
             if !people.contains(&name) {
                 tracing::info!("removing leftover folder {}", path.display());
                 let _ = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
@@ -449,7 +488,9 @@ impl Gallery {
             }
             let Ok(files) = fs::read_dir(&path) else { continue };
             for file in files.flatten() {
-                if !referenced.contains(&file.path()) {
+                let file_name = file.file_name().to_string_lossy().into_owned();
+                let ours = is_sample_file_name(&file_name) || fsutil::is_temp_file(&file_name);
+                if ours && !referenced.contains(&file.path()) {
                     tracing::info!("removing leftover file {}", file.path().display());
                     let _ = fs::remove_file(file.path());
                 }
@@ -476,6 +517,16 @@ fn remove_files_except(dir: &Path, keep: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// `000042.png`: the names we give sample files.
+fn is_sample_file_name(name: &str) -> bool {
+    sample_number(name).is_some()
+}
+
+fn sample_number(name: &str) -> Option<u32> {
+    let stem = name.strip_suffix(".png")?;
+    (stem.len() == 6 && stem.bytes().all(|b| b.is_ascii_digit())).then(|| stem.parse().ok()).flatten()
+}
+
 /// Reads one stored sample, checking it has the normalized size.
 pub fn read_sample(path: &Path) -> Result<Mat, VisionError> {
     let face = cv::to_gray(&cv::read_image(path)?)?;
@@ -489,7 +540,18 @@ fn read_manifest(dir: &Path) -> Result<Manifest, StoreError> {
     let path = dir.join(MANIFEST_FILE);
     let bytes = match fs::read(&path) {
         Ok(bytes) => bytes,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Manifest::default()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            // No manifest but face samples: the manifest was lost, not never
+            // written. Starting empty would sweep the samples away.
+            let has_samples = fs::read_dir(dir.join(FACES_DIR)).is_ok_and(|mut d| d.next().is_some());
+            if has_samples {
+                return Err(StoreError::CorruptManifest {
+                    path,
+                    reason: format!("it is missing, but {} holds face samples", dir.join(FACES_DIR).display()),
+                });
+            }
+            return Ok(Manifest::default());
+        }
         Err(e) => return Err(io_err(&path)(e)),
     };
     let corrupt = |reason: String| StoreError::CorruptManifest { path: path.clone(), reason };
@@ -502,14 +564,14 @@ fn read_manifest(dir: &Path) -> Result<Manifest, StoreError> {
     }
     let mut ids = HashSet::new();
     for (i, p) in manifest.people.iter().enumerate() {
-        if !ids.insert(p.id) || p.id >= manifest.next_id || p.id > i32::MAX as u32 {
+        if !ids.insert(p.id) || p.id >= manifest.next_id || manifest.next_id > i32::MAX as u32 {
             return Err(corrupt(format!("person {:?} has a bad or repeated id {}", p.name, p.id)));
         }
         names::validate_name(&p.name).map_err(|e| corrupt(format!("person {}: {e}", p.id)))?;
         if manifest.people[..i].iter().any(|q| names::same_name(&q.name, &p.name)) {
             return Err(corrupt(format!("the name {:?} appears twice", p.name)));
         }
-        if let Some(bad) = p.samples.iter().find(|s| s.contains('/') || s.starts_with('.')) {
+        if let Some(bad) = p.samples.iter().find(|s| sample_number(s).is_none_or(|n| n >= p.next_sample)) {
             return Err(corrupt(format!("person {:?} has a bad sample file name {bad:?}", p.name)));
         }
     }

@@ -12,7 +12,7 @@ use opencv::core::Rect;
 pub const VOTE_WINDOW: usize = 9;
 /// Frames a track survives without being seen (a blink, a missed detection).
 pub const MAX_MISSED_FRAMES: u32 = 8;
-/// Consecutive frames naming one person that override the vote.
+/// Consecutive frames agreeing on one identity that override the vote.
 pub const SWITCH_STREAK: usize = 3;
 /// Overlap needed to continue a track.
 const MIN_IOU: f64 = 0.3;
@@ -52,14 +52,13 @@ struct Track {
 
 impl Track {
     fn vote(&self) -> (Option<u32>, f64) {
-        // A run of recent frames agreeing on one known person wins at once:
-        // someone stepping into another's place is named after a few frames,
-        // not after the window has turned over.
-        if let Some(&(Some(who), _)) = self.votes.back() {
-            let streak: Vec<f64> =
-                self.votes.iter().rev().take_while(|(w, _)| *w == Some(who)).map(|(_, c)| *c).collect();
+        // A run of recent frames agreeing on one identity wins at once:
+        // someone (or a stranger) stepping into another's place is named
+        // after a few frames, not after the window has turned over.
+        if let Some(&(who, _)) = self.votes.back() {
+            let streak: Vec<f64> = self.votes.iter().rev().take_while(|(w, _)| *w == who).map(|(_, c)| *c).collect();
             if streak.len() >= SWITCH_STREAK {
-                return (Some(who), streak.iter().sum::<f64>() / streak.len() as f64);
+                return (who, streak.iter().sum::<f64>() / streak.len() as f64);
             }
         }
         let mut tally: HashMap<Option<u32>, (usize, f64, usize)> = HashMap::new();
@@ -209,6 +208,16 @@ mod tests {
         let shown: Vec<_> = (0..SWITCH_STREAK).map(|_| tracker.update(&[obs(0, Some(2))])[0].person_id).collect();
         assert_eq!(shown.last(), Some(&Some(2)), "{shown:?}");
         assert!(shown[..SWITCH_STREAK - 1].iter().all(|p| *p == Some(1)), "{shown:?}");
+    }
+
+    #[test]
+    fn a_stranger_in_a_known_place_turns_unknown_after_a_short_streak() {
+        let mut tracker = Tracker::new();
+        for _ in 0..VOTE_WINDOW {
+            tracker.update(&[obs(0, Some(1))]);
+        }
+        let shown: Vec<_> = (0..SWITCH_STREAK).map(|_| tracker.update(&[obs(0, None)])[0].person_id).collect();
+        assert_eq!(shown.last(), Some(&None), "{shown:?}");
     }
 
     #[test]

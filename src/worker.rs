@@ -21,6 +21,9 @@ use crate::recognizer::{Recognizer, decide};
 use crate::store::Gallery;
 use crate::tracker::{Observation, Tracker};
 
+/// Most samples one live enrollment collects.
+pub const MAX_ENROLLMENT_SAMPLES: usize = 1000;
+
 /// What the worker needs to start.
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -242,7 +245,7 @@ impl Worker {
                 };
                 let mut settings = self.settings.enrollment;
                 if let Some(n) = samples {
-                    settings.samples = n.max(1);
+                    settings.samples = n.clamp(1, MAX_ENROLLMENT_SAMPLES);
                 }
                 if let Some(old) = state.enrollment.replace(EnrollmentSession::new(name, settings)) {
                     self.emit(VisionEvent::Enrollment { outcome: EnrollmentOutcome::Cancelled { name: old.name } });

@@ -267,6 +267,25 @@ fn damaged_manifest_is_a_clear_error_that_changes_nothing() {
 }
 
 #[test]
+fn a_lost_manifest_does_not_sweep_the_samples_away() {
+    let datasets = require_datasets!();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    enroll_att(&data, &datasets, &FOUR[..1]);
+    fs::remove_file(data.join("gallery.json")).unwrap();
+    let files = snapshot(&data);
+    let face = att(&datasets, 2, 1);
+    for args in [vec!["people", "list"], vec!["enroll", "Brian", "--cropped", face.to_str().unwrap()]] {
+        facecam(&data)
+            .args(&args)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("missing").and(predicate::str::contains("holds face samples")));
+    }
+    assert_eq!(snapshot(&data), files, "samples changed after the manifest was lost");
+}
+
+#[test]
 fn files_and_folders_are_owner_only() {
     let datasets = require_datasets!();
     let tmp = tempfile::tempdir().unwrap();

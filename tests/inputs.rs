@@ -21,7 +21,7 @@ fn odd_names_are_refused_before_anything_is_written() {
         ("   ", "empty"),
         ("a/b", "'/'"),
         ("..", "not a valid name"),
-        ("x..y", "'.'"),
+        ("x..y", "'..'"),
         ("tab\there", "control character"),
         ("bell\u{7}", "control character"),
     ] {
