@@ -218,7 +218,9 @@ impl Gallery {
         let cache = self.cache_path(self.manifest.revision);
         let reason = match fs::read(&cache) {
             Ok(bytes) => match model_cache::decode(&bytes) {
-                Ok(matcher) if matcher.len() == total => {
+                // Fewer is fine: samples that could not be read were left out
+                // when this revision's cache was built.
+                Ok(matcher) if matcher.len() <= total && !matcher.is_empty() => {
                     let recognizer = Recognizer::lbph_from_matcher(matcher)?;
                     return Ok(LoadedModel { recognizer, rebuilt_because: None, unreadable_samples: Vec::new() });
                 }

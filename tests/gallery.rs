@@ -240,6 +240,31 @@ fn damaged_or_missing_model_cache_is_rebuilt_from_samples() {
 }
 
 #[test]
+fn an_unreadable_sample_is_skipped_once_not_on_every_start() {
+    let datasets = require_datasets!();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    enroll_att(&data, &datasets, &FOUR[..2]);
+    let sample = fs::read_dir(data.join("faces/1")).unwrap().next().unwrap().unwrap().path();
+    fs::write(&sample, b"not a png").unwrap();
+    fs::remove_file(cache_files(&data).remove(0)).unwrap();
+    let probe = att(&datasets, 2, 8);
+    facecam(&data)
+        .args(["identify", "--cropped"])
+        .arg(&probe)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("skipping face sample").and(predicate::str::contains("rebuilding")));
+    facecam(&data)
+        .args(["identify", "--cropped"])
+        .arg(&probe)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Brian"))
+        .stderr(predicate::str::contains("rebuild").not());
+}
+
+#[test]
 fn damaged_manifest_is_a_clear_error_that_changes_nothing() {
     let datasets = require_datasets!();
     let tmp = tempfile::tempdir().unwrap();
