@@ -41,6 +41,11 @@ fn worker_settings(data: &Path) -> WorkerSettings {
     }
 }
 
+/// Plays a video file through the pipeline, losing no frame.
+fn play(video: &Path, data: &Path, settings: CaptureSettings) -> Pipeline {
+    Pipeline::start(Source::File(video.to_owned()), settings, worker_settings(data), Delivery::Lossless).unwrap()
+}
+
 /// Runs a pipeline to the end of the stream, collecting reports and events.
 fn run_to_end(pipeline: &Pipeline) -> (Vec<FrameReport>, Vec<VisionEvent>) {
     let mut reports = Vec::new();
@@ -82,13 +87,7 @@ fn names_follow_the_people_in_each_segment() {
     let starts = make_video(&datasets, &video, &segments);
     let total: u32 = segments.iter().map(|s| s.frames).sum();
 
-    let pipeline = Pipeline::start(
-        Source::File(video.clone()),
-        CaptureSettings::default(),
-        worker_settings(&data),
-        Delivery::Lossless,
-    )
-    .unwrap();
+    let pipeline = play(&video, &data, CaptureSettings::default());
     let (reports, events) = run_to_end(&pipeline);
 
     // Every frame, in order, none dropped.
@@ -156,13 +155,7 @@ fn enrollment_from_a_video_skips_bad_frames_and_saves_at_the_end() {
     let video = tmp.path().join("enroll.avi");
     make_video(&datasets, &video, &[seg(&[], 10), seg(&[4, 5], 10), seg(&[4], 60)]);
 
-    let pipeline = Pipeline::start(
-        Source::File(video.clone()),
-        CaptureSettings::default(),
-        worker_settings(&data),
-        Delivery::Lossless,
-    )
-    .unwrap();
+    let pipeline = play(&video, &data, CaptureSettings::default());
     pipeline.send(Command::StartEnrollment { name: "Dmitri".into(), samples: Some(10) });
     let (reports, events) = run_to_end(&pipeline);
     drop(pipeline);
@@ -205,13 +198,7 @@ fn cancelled_or_unfinished_enrollment_saves_nothing() {
     make_video(&datasets, &video, &[seg(&[4], 40)]);
 
     // Unfinished: the video ends first.
-    let pipeline = Pipeline::start(
-        Source::File(video.clone()),
-        CaptureSettings::default(),
-        worker_settings(&data),
-        Delivery::Lossless,
-    )
-    .unwrap();
+    let pipeline = play(&video, &data, CaptureSettings::default());
     pipeline.send(Command::StartEnrollment { name: "Dmitri".into(), samples: Some(500) });
     let (_, events) = run_to_end(&pipeline);
     assert!(events.iter().any(|e| matches!(e, VisionEvent::Enrollment { outcome: EnrollmentOutcome::Failed { message, .. } } if message.contains("nothing was saved"))), "{events:?}");
@@ -219,7 +206,7 @@ fn cancelled_or_unfinished_enrollment_saves_nothing() {
 
     // Cancelled midway.
     let settings = CaptureSettings { looping: true, ..Default::default() };
-    let pipeline = Pipeline::start(Source::File(video), settings, worker_settings(&data), Delivery::Lossless).unwrap();
+    let pipeline = play(&video, &data, settings);
     pipeline.send(Command::StartEnrollment { name: "Dmitri".into(), samples: Some(500) });
     let mut seen = 0;
     while seen < 20 {
