@@ -40,12 +40,14 @@ impl FacecamApp {
                 ui.code("facecam enroll NAME photo.jpg");
             }
             GalleryView::Loaded(people) => {
-                for (name, samples) in people {
-                    ui.horizontal(|ui| {
-                        ui.strong(name);
-                        ui.weak(format!("{samples} samples"));
-                    });
-                }
+                egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+                    for (name, samples) in people {
+                        ui.horizontal(|ui| {
+                            ui.strong(name);
+                            ui.weak(format!("{samples} samples"));
+                        });
+                    }
+                });
             }
         }
     }
