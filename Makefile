@@ -1,5 +1,5 @@
 # The two setup commands of the README: `make run` and `make test`.
-.PHONY: deps run build test lint bench
+.PHONY: deps run build test lint bench install
 
 # Extra arguments for the app, e.g. `make run ARGS="people list"`.
 ARGS ?=
@@ -23,3 +23,7 @@ test: lint
 bench: deps
 	cargo bench
 	cargo run --release -- bench
+
+# The binary, icon and desktop-menu entry for this user (~/.local).
+install:
+	@scripts/install-desktop.sh

@@ -124,6 +124,7 @@ pub fn bench_pipeline(
         cascade: cascade.to_owned(),
         detector,
         data_dir,
+        recognizer: RecognizerKind::Lbph,
         threshold: RecognizerKind::Lbph.default_threshold(),
         enrollment: EnrollmentSettings::default(),
     };

@@ -63,7 +63,17 @@ pub enum Command {
         json: bool,
     },
     /// Open the desktop window (the default)
-    Gui,
+    Gui(GuiArgs),
+}
+
+#[derive(Debug, Args, Default)]
+pub struct GuiArgs {
+    /// Start on this source instead of the remembered one: camera:0, /dev/videoN, a video file or frames/%04d.png
+    #[arg(long, value_name = "SOURCE")]
+    pub source: Option<Source>,
+    /// Folder for snapshots [default: your pictures folder]
+    #[arg(long, value_name = "DIR")]
+    pub snapshot_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

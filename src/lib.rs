@@ -5,7 +5,6 @@
 //! disk. The binary adds the CLI and the desktop window on top.
 
 pub mod annotate;
-pub mod app;
 pub mod bench;
 pub mod capture;
 pub mod cascade;
@@ -28,4 +27,5 @@ pub mod recognizer;
 pub mod store;
 pub mod synth;
 pub mod tracker;
+pub mod ui;
 pub mod worker;

@@ -15,7 +15,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use cli::{
-    BenchArgs, CameraArgs, Cli, Command, EnrollArgs, EvalArgs, Global, IdentifyArgs, ImportArgs, PeopleCommand, RunArgs,
+    BenchArgs, CameraArgs, Cli, Command, EnrollArgs, EvalArgs, Global, GuiArgs, IdentifyArgs, ImportArgs,
+    PeopleCommand, RunArgs,
 };
 use facecam::annotate;
 use facecam::capture::{self, CaptureEvent, CaptureSettings, Source};
@@ -31,6 +32,7 @@ use facecam::latest::Delivery;
 use facecam::names;
 use facecam::paths;
 use facecam::pipeline::Pipeline;
+use facecam::recognizer::RecognizerKind;
 use facecam::store::{Enrolled, Gallery, Person};
 use facecam::worker::{self, EnrollmentOutcome, FrameReport, VisionEvent, WorkerSettings};
 
@@ -110,6 +112,7 @@ impl Session {
             cascade: cascade::locate(self.global.cascade.as_deref(), self.config.cascade.as_deref())?,
             detector: self.config.detector,
             data_dir: self.data_dir()?,
+            recognizer: RecognizerKind::Lbph,
             threshold,
             enrollment: EnrollmentSettings::default(),
         })
@@ -130,10 +133,8 @@ impl Session {
 fn run(cli: Cli) -> Result<ExitCode> {
     let ctx = Session::new(cli.global)?;
     match cli.command {
-        None | Some(Command::Gui) => {
-            facecam::app::run(ctx.data_dir()?).map_err(|e| anyhow::anyhow!("the window could not be opened: {e}"))?;
-            Ok(ExitCode::SUCCESS)
-        }
+        None => gui(&ctx, GuiArgs::default()),
+        Some(Command::Gui(args)) => gui(&ctx, args),
         Some(Command::Enroll(args)) => enroll(&ctx, args),
         Some(Command::Import(args)) => import(&ctx, args),
         Some(Command::Identify(args)) => identify_cmd(&ctx, args),
@@ -143,6 +144,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Cameras { json }) => cameras(json),
         Some(Command::Bench(args)) => bench_cmd(&ctx, args),
     }
+}
+
+/// Opens the window. A missing cascade is shown in the window rather than
+/// refused here, so the people list stays usable.
+fn gui(ctx: &Session, args: GuiArgs) -> Result<ExitCode> {
+    let data_dir = ctx.data_dir()?;
+    let options = facecam::ui::AppOptions {
+        cascade: cascade::locate(ctx.global.cascade.as_deref(), ctx.config.cascade.as_deref())
+            .map_err(|e| e.to_string()),
+        detector: ctx.config.detector,
+        config_threshold: ctx.config.recognizer.threshold,
+        source: args.source,
+        snapshot_dir: args.snapshot_dir.unwrap_or_else(|| facecam::ui::AppOptions::default_snapshot_dir(&data_dir)),
+        probe_cameras: true,
+        data_dir,
+    };
+    facecam::ui::run(options).map_err(|e| {
+        anyhow::anyhow!(
+            "the window could not be opened: {e}\nfacecam needs a graphical desktop (X11 or Wayland); the command-line tools work without one (facecam --help)"
+        )
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_json(value: &impl Serialize) -> Result<()> {

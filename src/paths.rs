@@ -29,3 +29,9 @@ pub fn data_dir(override_dir: Option<PathBuf>) -> Result<PathBuf, NoHomeDir> {
 pub fn default_config_file() -> Option<PathBuf> {
     project_dirs().map(|d| d.config_dir().join("config.toml"))
 }
+
+/// Window size, position and the window's settings
+/// (`~/.config/facecam/window.ron` on Linux).
+pub fn window_state_file() -> Option<PathBuf> {
+    project_dirs().map(|d| d.config_dir().join("window.ron"))
+}

@@ -244,6 +244,13 @@ impl Gallery {
 
     /// Trains a fresh LBPH model on every readable sample file.
     fn train_from_samples(&self) -> Result<(Recognizer, Vec<PathBuf>), StoreError> {
+        self.train_kind(RecognizerKind::Lbph)
+    }
+
+    /// Trains a recognizer of any kind from the stored samples (Eigenfaces
+    /// and Fisherfaces cannot be cached or updated, so they are trained
+    /// whole); also returns the samples that could not be read.
+    pub fn train_kind(&self, kind: RecognizerKind) -> Result<(Recognizer, Vec<PathBuf>), StoreError> {
         let mut faces = Vec::with_capacity(self.total_samples());
         let mut labels = Vec::with_capacity(self.total_samples());
         let mut unreadable = Vec::new();
@@ -261,7 +268,7 @@ impl Gallery {
                 }
             }
         }
-        let mut recognizer = Recognizer::new(RecognizerKind::Lbph)?;
+        let mut recognizer = Recognizer::new(kind)?;
         recognizer.train(&faces, &labels)?;
         Ok((recognizer, unreadable))
     }

@@ -17,7 +17,7 @@ use crate::enrollment::{EnrollmentSession, EnrollmentSettings, Hint, Offer};
 use crate::identify::FaceBox;
 use crate::latest::{LatestReceiver, LatestSender};
 use crate::normalize::{FaceRegion, normalize_face};
-use crate::recognizer::{Recognizer, decide};
+use crate::recognizer::{Recognizer, RecognizerKind, decide};
 use crate::store::Gallery;
 use crate::tracker::{Observation, Tracker};
 
@@ -30,6 +30,8 @@ pub struct WorkerSettings {
     pub cascade: PathBuf,
     pub detector: DetectorParams,
     pub data_dir: PathBuf,
+    /// Which recognizer names faces; `threshold` is on its distance scale.
+    pub recognizer: RecognizerKind,
     pub threshold: f64,
     pub enrollment: EnrollmentSettings,
 }
@@ -45,6 +47,12 @@ pub enum Command {
     },
     CancelEnrollment,
     SetThreshold(f64),
+    /// Switch recognizer; the threshold goes with it, as each kind has its
+    /// own distance scale.
+    SetRecognizer {
+        kind: RecognizerKind,
+        threshold: f64,
+    },
     SetDetector(DetectorParams),
     /// Read the gallery again (after another process changed it).
     ReloadGallery,
@@ -146,7 +154,11 @@ pub(crate) struct Worker {
 struct State {
     detector: Detector,
     gallery: Option<Gallery>,
+    /// The gallery's LBPH model: enrollment updates it in place.
     model: Option<Recognizer>,
+    kind: RecognizerKind,
+    /// Eigenfaces or Fisherfaces trained from the samples, when chosen.
+    other: Option<Recognizer>,
     threshold: f64,
     tracker: Tracker,
     enrollment: Option<EnrollmentSession>,
@@ -174,6 +186,8 @@ impl Worker {
             detector,
             gallery: None,
             model: None,
+            kind: self.settings.recognizer,
+            other: None,
             threshold: self.settings.threshold,
             tracker: Tracker::new(),
             enrollment: None,
@@ -223,6 +237,7 @@ impl Worker {
                 state.model = Some(model.recognizer);
                 state.tracker.clear_votes();
                 self.emit(VisionEvent::Gallery { people, warning: model.rebuilt_because });
+                self.train_other(state);
             }
             Err(e) => {
                 state.gallery = None;
@@ -261,12 +276,41 @@ impl Worker {
                 message: format!("threshold {t} ignored: use a positive number"),
                 fatal: false,
             }),
+            Command::SetRecognizer { kind, threshold } => {
+                state.kind = kind;
+                if threshold.is_finite() && threshold > 0.0 {
+                    state.threshold = threshold;
+                }
+                state.tracker.clear_votes();
+                self.train_other(state);
+            }
             Command::SetDetector(params) => {
                 if let Err(message) = state.detector.set_params(params) {
                     self.emit(VisionEvent::Error { message, fatal: false });
                 }
             }
             Command::ReloadGallery => self.load_gallery(state),
+        }
+    }
+
+    /// Trains the chosen non-LBPH recognizer on the gallery's samples. When
+    /// it cannot be trained (Fisherfaces with one person), faces show as
+    /// unknown and the user is told why.
+    fn train_other(&self, state: &mut State) {
+        state.other = None;
+        if state.kind == RecognizerKind::Lbph {
+            return;
+        }
+        let Some(gallery) = &state.gallery else { return };
+        if gallery.total_samples() == 0 {
+            return;
+        }
+        match gallery.train_kind(state.kind) {
+            Ok((model, _unreadable)) => state.other = Some(model),
+            Err(e) => self.emit(VisionEvent::Error {
+                message: format!("the {} recognizer cannot be used: {e}; faces show as unknown", state.kind),
+                fatal: false,
+            }),
         }
     }
 
@@ -314,7 +358,8 @@ impl Worker {
         let identify_started = Instant::now();
         let mut observations = Vec::with_capacity(boxes.len());
         for &bbox in &boxes {
-            let nearest = match (&mut state.model, normalize_face(&frame.image, FaceRegion::Detected(bbox))) {
+            let model = if state.kind == RecognizerKind::Lbph { &mut state.model } else { &mut state.other };
+            let nearest = match (model, normalize_face(&frame.image, FaceRegion::Detected(bbox))) {
                 (Some(model), Ok(face)) => model.nearest(&face).ok().flatten(),
                 _ => None,
             };
@@ -414,6 +459,7 @@ impl Worker {
             Err(e) => EnrollmentOutcome::Failed { name, message: e.to_string() },
         };
         state.tracker.clear_votes();
+        self.train_other(state);
         self.emit(VisionEvent::Enrollment { outcome });
     }
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{Segment, att, face_photo, facecam, facecam_json, make_video};
+use common::{Segment, att, enroll_photos, face_photo, facecam, facecam_json, make_video};
 use facecam::capture::{Capture, CaptureEvent, CaptureSettings, Source};
 use facecam::enrollment::{EnrollmentSettings, Hint};
 use facecam::latest::Delivery;
@@ -20,22 +20,12 @@ fn seg(people: &[u32], frames: u32) -> Segment {
     Segment { people: people.to_vec(), frames }
 }
 
-/// Enrolls AT&T people from photos of their images 1–5 (detection path).
-fn enroll_photos(data: &Path, datasets: &Path, work: &Path, people: &[(u32, &str)]) {
-    for (s, name) in people {
-        let photos: Vec<String> =
-            (1..=5).map(|i| face_photo(&att(datasets, *s, i), work).display().to_string()).collect();
-        let mut args = vec!["enroll", name, "--json"];
-        args.extend(photos.iter().map(String::as_str));
-        assert_eq!(facecam_json(data, &args)["added"], 5);
-    }
-}
-
 fn worker_settings(data: &Path) -> WorkerSettings {
     WorkerSettings {
         cascade: facecam::cascade::locate(None, None).unwrap(),
         detector: Default::default(),
         data_dir: data.to_owned(),
+        recognizer: facecam::recognizer::RecognizerKind::Lbph,
         threshold: facecam::recognizer::RecognizerKind::Lbph.default_threshold(),
         enrollment: EnrollmentSettings::default(),
     }

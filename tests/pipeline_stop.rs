@@ -31,6 +31,7 @@ fn dropping_the_pipeline_stops_and_joins_its_threads() {
         cascade: facecam::cascade::locate(None, None).unwrap(),
         detector: Default::default(),
         data_dir: tmp.path().join("data"),
+        recognizer: facecam::recognizer::RecognizerKind::Lbph,
         threshold: 32.0,
         enrollment: EnrollmentSettings::default(),
     };

@@ -134,3 +134,14 @@ pub fn make_video(datasets: &Path, path: &Path, segments: &[Segment]) -> Vec<u32
         .collect();
     facecam::synth::write_scene(path, &scene, VIDEO_W, VIDEO_H, VIDEO_FPS).unwrap()
 }
+
+/// Enrolls AT&T people from photos of their images 1–5 (detection path).
+pub fn enroll_photos(data: &Path, datasets: &Path, work: &Path, people: &[(u32, &str)]) {
+    for (s, name) in people {
+        let photos: Vec<String> =
+            (1..=5).map(|i| face_photo(&att(datasets, *s, i), work).display().to_string()).collect();
+        let mut args = vec!["enroll", name, "--json"];
+        args.extend(photos.iter().map(String::as_str));
+        assert_eq!(facecam_json(data, &args)["added"], 5);
+    }
+}
