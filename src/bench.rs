@@ -127,6 +127,7 @@ pub fn bench_pipeline(
         recognizer: RecognizerKind::Lbph,
         threshold: RecognizerKind::Lbph.default_threshold(),
         enrollment: EnrollmentSettings::default(),
+        notify: Default::default(),
     };
     let fps = 30.0;
     let scene = [Segment {

@@ -115,6 +115,7 @@ impl Session {
             recognizer: RecognizerKind::Lbph,
             threshold,
             enrollment: EnrollmentSettings::default(),
+            notify: Default::default(),
         })
     }
 

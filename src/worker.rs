@@ -24,6 +24,29 @@ use crate::tracker::{Observation, Tracker};
 /// Most samples one live enrollment collects.
 pub const MAX_ENROLLMENT_SAMPLES: usize = 1000;
 
+/// Called after every report and event, so a window can repaint when
+/// there is something new instead of polling.
+#[derive(Clone, Default)]
+pub struct Notify(Option<Arc<dyn Fn() + Send + Sync>>);
+
+impl Notify {
+    pub fn new(f: impl Fn() + Send + Sync + 'static) -> Self {
+        Self(Some(Arc::new(f)))
+    }
+
+    fn notify(&self) {
+        if let Some(f) = &self.0 {
+            f();
+        }
+    }
+}
+
+impl std::fmt::Debug for Notify {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Notify(set)" } else { "Notify(none)" })
+    }
+}
+
 /// What the worker needs to start.
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -34,6 +57,7 @@ pub struct WorkerSettings {
     pub recognizer: RecognizerKind,
     pub threshold: f64,
     pub enrollment: EnrollmentSettings,
+    pub notify: Notify,
 }
 
 /// Requests from the app to the worker.
@@ -171,6 +195,7 @@ fn ms_since(t: Instant) -> f64 {
 impl Worker {
     fn emit(&self, event: VisionEvent) {
         let _ = self.events.send(event);
+        self.settings.notify.notify();
     }
 
     pub fn run(mut self) {
@@ -405,7 +430,9 @@ impl Worker {
             enrollment,
             image: frame.image,
         };
-        self.reports.send(report, &self.stop).is_ok()
+        let sent = self.reports.send(report, &self.stop).is_ok();
+        self.settings.notify.notify();
+        sent
     }
 
     fn enroll_step(&self, state: &mut State, frame: &Frame, boxes: &[opencv::core::Rect]) -> Option<EnrollmentStatus> {

@@ -28,6 +28,7 @@ fn worker_settings(data: &Path) -> WorkerSettings {
         recognizer: facecam::recognizer::RecognizerKind::Lbph,
         threshold: facecam::recognizer::RecognizerKind::Lbph.default_threshold(),
         enrollment: EnrollmentSettings::default(),
+        notify: Default::default(),
     }
 }
 

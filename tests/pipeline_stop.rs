@@ -34,6 +34,7 @@ fn dropping_the_pipeline_stops_and_joins_its_threads() {
         recognizer: facecam::recognizer::RecognizerKind::Lbph,
         threshold: 32.0,
         enrollment: EnrollmentSettings::default(),
+        notify: Default::default(),
     };
     let pipeline = Pipeline::start(Source::File(video), settings, worker, Delivery::Lossless).unwrap();
     for _ in 0..30 {

@@ -413,3 +413,42 @@ fn known_and_unknown_faces_render_in_their_colours() {
     assert!(green > 500, "known green pixels: {green}");
     assert!(orange > 500, "unknown orange pixels: {orange}");
 }
+
+#[test]
+fn the_recognizer_can_be_switched_live() {
+    let datasets = require_datasets!();
+    let s = scene(&datasets, &[(2, "Brian")], &[seg(&[2], 250)]);
+    let mut app = window(options(&s.data, Source::File(s.video.clone()), &s.snapshots), test_settings());
+    wait_for(&mut app, "Brian on the face", 60, |app| !plates_of(app, "Brian").is_empty());
+    app.get_by_role_and_label(Role::Button, "Settings").click();
+    wait_for(&mut app, "the settings panel", 5, |app| {
+        app.query_by_role_and_label(Role::ComboBox, "Recognizer").is_some()
+    });
+
+    // Fisherfaces needs two people: the window says so and names nobody.
+    choose_recognizer(&mut app, "LBPH (recommended)", "Fisherfaces");
+    wait_for(&mut app, "the Fisherfaces message", 20, |app| {
+        app.state().notices().any(|n| n.contains("fisher recognizer cannot be used"))
+    });
+    wait_for(&mut app, "faces unknown under Fisherfaces", 20, |app| {
+        plates_of(app, "Brian").is_empty() && unknown_plates(app) > 0
+    });
+    assert_eq!(app.state().settings().recognizer, facecam::recognizer::RecognizerKind::Fisher);
+
+    // Eigenfaces works with one person, on its own distance scale (LBPH's
+    // distances are tens, Eigenfaces' thousands).
+    choose_recognizer(&mut app, "Fisherfaces", "Eigenfaces");
+    wait_for(&mut app, "Eigenfaces distances", 20, |app| {
+        app.state().shown_faces().iter().any(|f| f.distance.is_some_and(|d| d > 200.0))
+    });
+}
+
+/// Opens the recognizer menu (showing `current`) and picks `choice`.
+fn choose_recognizer(app: &mut App, current: &str, choice: &str) {
+    let menu = app.get_by_role_and_label(Role::ComboBox, "Recognizer");
+    assert_eq!(menu.value().as_deref(), Some(current));
+    menu.click();
+    wait_for(app, "the recognizer menu", 5, |app| app.query_by_label(choice).is_some());
+    app.get_by_label(choice).click();
+    app.step();
+}

@@ -15,7 +15,7 @@ use super::snapshot::Snapshots;
 use super::{AppCommand, AppOptions, settings_panel, view};
 use crate::capture::{self, CameraInfo};
 use crate::names;
-use crate::worker::{Command, EnrollmentOutcome, EnrollmentStatus, FaceReport};
+use crate::worker::{Command, EnrollmentOutcome, EnrollmentStatus, FaceReport, Notify};
 
 /// How long an information notice stays up; errors stay until dismissed.
 const NOTICE_SECS: f64 = 8.0;
@@ -133,7 +133,12 @@ impl FacecamApp {
         }
         let mut notices = Notices::default();
         let people = PeoplePanel::start(options.data_dir.clone(), &mut notices);
-        let live = LiveView::new(LiveConfig { cascade: options.cascade.clone(), data_dir: options.data_dir.clone() });
+        let waker = ctx.clone();
+        let live = LiveView::new(LiveConfig {
+            cascade: options.cascade.clone(),
+            repaint: Notify::new(move || waker.request_repaint()),
+            data_dir: options.data_dir.clone(),
+        });
         let mut app = Self {
             snapshots: Snapshots::new(options.snapshot_dir.clone()),
             camera_probe: if options.probe_cameras { CameraProbe::start() } else { None },
@@ -277,7 +282,10 @@ impl FacecamApp {
                 }
             }
             if i.consume_key(egui::Modifiers::NONE, egui::Key::Escape) {
-                if self.live.enrollment.is_some() {
+                // The innermost thing first: a dialog, then an enrollment.
+                if self.people.is_confirming() || self.picker.is_some() {
+                    commands.push(AppCommand::CloseDialogs);
+                } else if self.live.enrollment.is_some() {
                     commands.push(AppCommand::CancelEnrollment);
                 } else if self.fullscreen {
                     commands.push(AppCommand::ToggleFullscreen);
@@ -368,6 +376,10 @@ impl FacecamApp {
             AppCommand::ToggleSettings => self.settings.show_settings = !self.settings.show_settings,
             AppCommand::ToggleShortcuts => self.show_shortcuts = !self.show_shortcuts,
             AppCommand::DismissNotice(id) => self.notices.items.retain(|n| n.id != id),
+            AppCommand::CloseDialogs => {
+                self.people.cancel_confirm();
+                self.picker = None;
+            }
         }
     }
 
@@ -438,9 +450,8 @@ impl FacecamApp {
         });
     }
 
-    fn status_bar_ui(&self, ui: &mut egui::Ui, commands: &mut Vec<AppCommand>) {
+    fn status_bar_ui(&self, ui: &mut egui::Ui) {
         egui::Panel::bottom("status-bar").show(ui, |ui| {
-            view::notices_ui(ui, &self.notices, commands);
             ui.horizontal(|ui| {
                 let camera = &self.live.camera;
                 let (dot, color) = match camera {
@@ -484,7 +495,7 @@ impl eframe::App for FacecamApp {
 
         if !self.fullscreen {
             self.top_bar_ui(ui, &mut commands);
-            self.status_bar_ui(ui, &mut commands);
+            self.status_bar_ui(ui);
             if self.settings.show_people {
                 let enrollment = self.live.enrollment.as_ref();
                 let can_enroll = self.live.camera.is_live();
@@ -517,6 +528,15 @@ impl eframe::App for FacecamApp {
                 None => {}
             }
         }
+        // Notices float over the top of the picture, so the layout never jumps.
+        if !self.notices.items.is_empty() {
+            egui::Area::new(egui::Id::unique("notices"))
+                .anchor(egui::Align2::CENTER_TOP, [0.0, 40.0])
+                .order(egui::Order::Foreground)
+                .show(&ctx, |ui| {
+                    egui::Frame::popup(ui.style()).show(ui, |ui| view::notices_ui(ui, &self.notices, &mut commands));
+                });
+        }
         if self.show_shortcuts && !view::shortcuts_window_ui(&ctx) {
             commands.push(AppCommand::ToggleShortcuts);
         }
@@ -525,10 +545,11 @@ impl eframe::App for FacecamApp {
         for command in commands {
             self.apply(&ctx, command);
         }
-        // Frames arrive on other threads: look again soon, at display rate.
-        if self.live.is_running() || self.camera_probe.is_some() || self.people.is_busy() {
-            ctx.request_repaint_after(Duration::from_millis(15));
-        } else if !self.notices.items.is_empty() {
+        // The vision worker wakes the window for each frame; the people and
+        // camera threads are polled while they have work, and notices fade.
+        if self.camera_probe.is_some() || self.people.is_busy() {
+            ctx.request_repaint_after(Duration::from_millis(30));
+        } else if self.live.is_running() || !self.notices.items.is_empty() {
             ctx.request_repaint_after(Duration::from_millis(500));
         }
     }

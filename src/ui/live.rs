@@ -19,7 +19,7 @@ use crate::enrollment::EnrollmentSettings;
 use crate::latest::Delivery;
 use crate::pipeline::Pipeline;
 use crate::recognizer::RecognizerKind;
-use crate::worker::{Command, EnrollmentOutcome, EnrollmentStatus, FaceReport, VisionEvent, WorkerSettings};
+use crate::worker::{Command, EnrollmentOutcome, EnrollmentStatus, FaceReport, Notify, VisionEvent, WorkerSettings};
 
 /// What the camera (or video) is doing, as the user should hear it.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +83,8 @@ impl CameraState {
 #[derive(Debug, Clone)]
 pub struct LiveConfig {
     pub cascade: Result<PathBuf, String>,
+    /// Wakes the window when vision has something new.
+    pub repaint: Notify,
     pub data_dir: PathBuf,
 }
 
@@ -152,6 +154,8 @@ pub struct LiveView {
     pub enrollment: Option<EnrollmentStatus>,
     /// An enrollment was asked for and no report has shown it yet.
     awaiting_enrollment: bool,
+    /// An enrollment ended; reports still showing it are stale.
+    enrollment_ended: bool,
     pub paused: bool,
     rate: RateMeter,
     latency_ms: Option<f64>,
@@ -170,6 +174,7 @@ impl LiveView {
             frame: None,
             enrollment: None,
             awaiting_enrollment: false,
+            enrollment_ended: false,
             paused: false,
             rate: RateMeter::default(),
             latency_ms: None,
@@ -185,6 +190,7 @@ impl LiveView {
         self.frame = None;
         self.enrollment = None;
         self.awaiting_enrollment = false;
+        self.enrollment_ended = false;
         self.latency_ms = None;
         self.dropped_frames = 0;
         self.rate = RateMeter::default();
@@ -213,6 +219,7 @@ impl LiveView {
             recognizer: options.recognizer,
             threshold: options.threshold,
             enrollment: EnrollmentSettings { samples: options.enroll_samples, ..EnrollmentSettings::default() },
+            notify: self.config.repaint.clone(),
         };
         match Pipeline::start(options.source, capture, worker, Delivery::NewestWins) {
             Ok(p) => {
@@ -281,6 +288,7 @@ impl LiveView {
                 Ok(VisionEvent::Camera { event }) => self.camera = camera_state(event, &self.camera),
                 Ok(VisionEvent::Enrollment { outcome }) => {
                     self.awaiting_enrollment = false;
+                    self.enrollment_ended = true;
                     self.enrollment = None;
                     out.push(LiveEvent::EnrollmentEnded(outcome));
                 }
@@ -308,10 +316,18 @@ impl LiveView {
                 None => report.latency_ms,
             });
             self.dropped_frames = report.dropped_frames;
-            // Each report says whether an enrollment was running at its frame;
-            // until the worker has taken a new one, keep showing it as started.
-            if report.enrollment.is_some() || !self.awaiting_enrollment {
-                self.awaiting_enrollment = false;
+            // Each report says whether an enrollment was running at its frame.
+            // Until the worker has taken a new one, keep showing it as started;
+            // after one ended, reports made before the end are out of date.
+            if self.awaiting_enrollment {
+                if report.enrollment.is_some() {
+                    self.awaiting_enrollment = false;
+                    self.enrollment_ended = false;
+                    self.enrollment = report.enrollment.clone();
+                }
+            } else if self.enrollment_ended {
+                self.enrollment_ended = report.enrollment.is_some();
+            } else {
                 self.enrollment = report.enrollment.clone();
             }
             // Frames can overtake the "opened" event: a frame means it is open.
@@ -413,7 +429,10 @@ pub fn to_color_image(image: &Mat, mirror: bool) -> Result<egui::ColorImage, Vis
     }
     let size = [rgba.cols() as usize, rgba.rows() as usize];
     let bytes = rgba.data_bytes().cv("reading a frame")?;
-    Ok(egui::ColorImage::from_rgba_unmultiplied(size, bytes))
+    // Every pixel is opaque, so premultiplied and straight alpha agree and
+    // the bytes are the pixels: one copy, no per-pixel conversion.
+    let pixels: &[egui::Color32] = bytemuck::try_cast_slice(bytes).map_err(|_| VisionError::EmptyImage)?;
+    Ok(egui::ColorImage::new(size, pixels.to_vec()))
 }
 
 #[cfg(test)]

@@ -87,6 +87,8 @@ pub enum AppCommand {
     ToggleSettings,
     ToggleShortcuts,
     DismissNotice(u64),
+    /// Esc: close the delete confirmation or the file dialog.
+    CloseDialogs,
 }
 
 /// Opens the window and runs until it is closed.

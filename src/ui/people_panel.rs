@@ -87,6 +87,14 @@ impl PeoplePanel {
         self.send(PeopleRequest::Remove { name });
     }
 
+    pub fn is_confirming(&self) -> bool {
+        self.confirm_delete.is_some()
+    }
+
+    pub fn cancel_confirm(&mut self) {
+        self.confirm_delete = None;
+    }
+
     pub fn is_busy(&self) -> bool {
         self.pending > 0
     }
@@ -343,7 +351,7 @@ pub fn enrollment_progress_ui(ui: &mut egui::Ui, status: &EnrollmentStatus, comm
     ui.add(egui::ProgressBar::new(fraction).text(format!("{} of {} samples", status.collected, status.target)));
     match status.hint {
         Some(hint) => ui.colored_label(ui.visuals().warn_fg_color, capitalized(hint.message())),
-        None => ui.label("Good. Keep looking at the camera; turn your head a little."),
+        None => ui.label("Good: keep facing the camera, turn your head a little."),
     };
     if ui.button("Cancel").on_hover_text("Stop without saving anything (Esc)").clicked() {
         commands.push(AppCommand::CancelEnrollment);

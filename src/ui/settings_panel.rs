@@ -22,6 +22,7 @@ pub fn settings_ui(
     commands: &mut Vec<AppCommand>,
 ) {
     egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+        ui.spacing_mut().slider_width = (ui.available_width() - 150.0).max(100.0);
         ui.add_space(4.0);
         ui.heading("Camera");
         camera_picker_ui(ui, settings, cameras, commands);

@@ -25,6 +25,9 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("F1", "Show or hide this list"),
 ];
 
+/// The face being enrolled: neither known nor unknown yet.
+const ENROLLING: Color32 = Color32::from_rgb(40, 130, 230);
+
 fn bgr(c: (f64, f64, f64)) -> Color32 {
     Color32::from_rgb(c.2 as u8, c.1 as u8, c.0 as u8)
 }
@@ -74,8 +77,10 @@ pub fn live_view_ui(ui: &mut egui::Ui, live: &LiveView, fullscreen: bool, comman
     };
     let fitted = fit_rect(area, frame.size);
     ui.painter().image(frame.texture.id(), fitted, Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)), Color32::WHITE);
+    // While enrolling, the one face in view is the one being captured.
+    let enrolling = live.enrollment.as_ref().filter(|_| frame.faces.len() == 1).map(|e| e.name.as_str());
     for face in &frame.faces {
-        face_overlay_ui(ui, face, face_rect(face, frame.size, fitted, frame.mirrored), fitted);
+        face_overlay_ui(ui, face, face_rect(face, frame.size, fitted, frame.mirrored), fitted, enrolling);
     }
     // Top left: live or paused, and how fast.
     let chip = if live.paused {
@@ -116,18 +121,25 @@ pub fn live_view_ui(ui: &mut egui::Ui, live: &LiveView, fullscreen: bool, comman
 
 /// A face's box and name plate. Known faces get a solid green box, unknown
 /// ones a dashed orange box, so they differ by shape as well as colour.
-fn face_overlay_ui(ui: &mut egui::Ui, face: &FaceReport, rect: Rect, clip: Rect) {
+fn face_overlay_ui(ui: &mut egui::Ui, face: &FaceReport, rect: Rect, clip: Rect, enrolling: Option<&str>) {
     let painter = ui.painter().with_clip_rect(clip);
-    let color = if face.known { known_color() } else { unknown_color() };
+    let color = match enrolling {
+        Some(_) => ENROLLING,
+        None if face.known => known_color(),
+        None => unknown_color(),
+    };
     let stroke = Stroke::new(3.0, color);
-    if face.known {
+    if face.known || enrolling.is_some() {
         painter.rect_stroke(rect, 4.0, stroke, egui::StrokeKind::Middle);
     } else {
         let corners = [rect.left_top(), rect.right_top(), rect.right_bottom(), rect.left_bottom(), rect.left_top()];
         painter.extend(egui::Shape::dashed_line(&corners, stroke, 10.0, 6.0));
     }
-    let text = plate_text(face);
-    let text_color = if face.known { Color32::BLACK } else { Color32::WHITE };
+    let text = match enrolling {
+        Some(name) => format!("Enrolling {name}"),
+        None => plate_text(face),
+    };
+    let text_color = if face.known && enrolling.is_none() { Color32::BLACK } else { Color32::WHITE };
     let galley = painter.layout_no_wrap(text.clone(), FontId::proportional(16.0), text_color);
     let size = galley.size() + Vec2::new(12.0, 6.0);
     let below = Pos2::new(rect.left() - 1.5, rect.bottom() + 1.5);
@@ -156,7 +168,9 @@ fn enrollment_banner_ui(
                 ui.set_width((banner.width() - 40.0).max(100.0));
                 match &hint {
                     Some(h) => ui.label(RichText::new(h).size(22.0).strong().color(Color32::from_rgb(255, 200, 60))),
-                    None => ui.label(RichText::new("Hold still and look at the camera").size(22.0).strong()),
+                    None => ui.label(
+                        RichText::new("Good: keep facing the camera, turn your head a little").size(22.0).strong(),
+                    ),
                 };
                 let fraction = if status.target == 0 { 0.0 } else { status.collected as f32 / status.target as f32 };
                 ui.horizontal(|ui| {
@@ -307,7 +321,8 @@ pub fn notices_ui(ui: &mut egui::Ui, notices: &Notices, commands: &mut Vec<AppCo
 /// The shortcuts window; false once the user closes it.
 pub fn shortcuts_window_ui(ctx: &egui::Context) -> bool {
     let mut open = true;
-    egui::Window::new("Keyboard shortcuts").open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
+    let window = egui::Window::new("Keyboard shortcuts").open(&mut open).collapsible(false).resizable(false);
+    window.anchor(Align2::CENTER_CENTER, [0.0, 0.0]).show(ctx, |ui| {
         egui::Grid::new("shortcuts").num_columns(2).spacing([24.0, 6.0]).show(ui, |ui| {
             for (key, what) in SHORTCUTS {
                 ui.label(RichText::new(*key).monospace().strong());
