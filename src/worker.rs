@@ -18,7 +18,7 @@ use crate::identify::FaceBox;
 use crate::latest::{LatestReceiver, LatestSender};
 use crate::normalize::{FaceRegion, normalize_face};
 use crate::recognizer::{Recognizer, RecognizerKind, decide};
-use crate::store::Gallery;
+use crate::store::{Gallery, StoreError};
 use crate::tracker::{Observation, Tracker};
 
 /// Most samples one live enrollment collects.
@@ -186,7 +186,19 @@ struct State {
     threshold: f64,
     tracker: Tracker,
     enrollment: Option<EnrollmentSession>,
+    /// A finished enrollment waiting for the gallery lock (another facecam,
+    /// or this one's people list, is changing the gallery).
+    unsaved: Option<Unsaved>,
 }
+
+struct Unsaved {
+    name: String,
+    samples: Vec<Mat>,
+    since: Instant,
+}
+
+/// How long a finished enrollment waits for a busy gallery before failing.
+const SAVE_WAIT: Duration = Duration::from_secs(15);
 
 fn ms_since(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
@@ -216,6 +228,7 @@ impl Worker {
             threshold: self.settings.threshold,
             tracker: Tracker::new(),
             enrollment: None,
+            unsaved: None,
         };
         self.load_gallery(&mut state);
         self.emit(VisionEvent::Ready { people: state.gallery.as_ref().map_or(0, |g| g.people().len()) });
@@ -250,6 +263,7 @@ impl Worker {
                 },
                 default(Duration::from_millis(100)) => {}
             }
+            self.retry_save(&mut state);
         }
     }
 
@@ -354,6 +368,10 @@ impl Worker {
             self.emit(VisionEvent::Camera { event });
         }
         self.finish_enrollment_early(state);
+        while state.unsaved.is_some() && !self.stop.load(Ordering::Acquire) {
+            std::thread::sleep(Duration::from_millis(50));
+            self.retry_save(state);
+        }
         self.emit(VisionEvent::Finished);
     }
 
@@ -375,7 +393,11 @@ impl Worker {
         let boxes = match state.detector.detect(&frame.image) {
             Ok(b) => b,
             Err(e) => {
-                self.emit(VisionEvent::Error { message: format!("frame {}: {e}", frame.seq), fatal: false });
+                tracing::debug!("frame {}: {e}", frame.seq);
+                self.emit(VisionEvent::Error {
+                    message: format!("face detection failed on a frame: {e}"),
+                    fatal: false,
+                });
                 Vec::new()
             }
         };
@@ -461,7 +483,15 @@ impl Worker {
 
     fn save_enrollment(&self, state: &mut State, session: EnrollmentSession) {
         let name = session.name.clone();
-        let samples = session.into_samples();
+        state.unsaved = Some(Unsaved { name, samples: session.into_samples(), since: Instant::now() });
+        self.retry_save(state);
+    }
+
+    /// Saves a finished enrollment, unless the gallery is busy: then the
+    /// samples are kept and tried again, so a concurrent change never
+    /// loses them.
+    fn retry_save(&self, state: &mut State) {
+        let Some(unsaved) = state.unsaved.take() else { return };
         let result = (|| {
             let gallery = match &mut state.gallery {
                 Some(g) => g,
@@ -471,9 +501,14 @@ impl Worker {
                 Some(m) => m,
                 None => state.model.insert(gallery.load_model()?.recognizer),
             };
-            gallery.enroll(model, &[(&name, &samples)])
+            gallery.enroll(model, &[(&unsaved.name, &unsaved.samples)])
         })();
+        let name = unsaved.name.clone();
         let outcome = match result {
+            Err(StoreError::Busy(_)) if unsaved.since.elapsed() < SAVE_WAIT => {
+                state.unsaved = Some(unsaved);
+                return;
+            }
             Ok(enrolled) => match enrolled.into_iter().next() {
                 Some(e) => EnrollmentOutcome::Done {
                     name: e.person.name.clone(),

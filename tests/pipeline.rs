@@ -181,6 +181,40 @@ fn enrollment_from_a_video_skips_bad_frames_and_saves_at_the_end() {
 }
 
 #[test]
+fn an_enrollment_that_ends_while_the_gallery_is_busy_waits_and_is_saved() {
+    let datasets = require_datasets!();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    enroll_photos(&data, &datasets, tmp.path(), &[(2, "Brian")]);
+    let video = tmp.path().join("enroll.avi");
+    make_video(&datasets, &video, &[seg(&[4], 60)]);
+    // Another holder of the gallery's lock (another facecam, or the
+    // window's people list) for two seconds.
+    let lock = std::fs::OpenOptions::new().write(true).open(data.join(".lock")).unwrap();
+    lock.lock().unwrap();
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(2));
+        drop(lock);
+    });
+    let started = Instant::now();
+    let pipeline = play(&video, &data, CaptureSettings::default());
+    pipeline.send(Command::StartEnrollment { name: "Dmitri".into(), samples: Some(5) });
+    let (_, events) = run_to_end(&pipeline);
+    releaser.join().unwrap();
+    let outcome = events.iter().find_map(|e| match e {
+        VisionEvent::Enrollment { outcome } => Some(outcome.clone()),
+        _ => None,
+    });
+    assert!(
+        matches!(&outcome, Some(EnrollmentOutcome::Done { name, added: 5, .. }) if name == "Dmitri"),
+        "{outcome:?}"
+    );
+    assert!(started.elapsed() >= Duration::from_secs(2), "saved while the lock was held");
+    let list = facecam_json(&data, &["people", "list", "--json"]);
+    assert!(list["people"].as_array().unwrap().iter().any(|p| p["name"] == "Dmitri" && p["samples"] == 5));
+}
+
+#[test]
 fn cancelled_or_unfinished_enrollment_saves_nothing() {
     let datasets = require_datasets!();
     let tmp = tempfile::tempdir().unwrap();

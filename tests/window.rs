@@ -164,7 +164,7 @@ fn names_appear_on_the_right_faces_and_follow_the_mirror() {
     wait_for(&mut app, "both names on screen", 60, both);
     let (brian, chloe) = (plates_of(&app, "Brian")[0], plates_of(&app, "Chloé")[0]);
     assert!(brian.center().x < chloe.center().x, "Brian {brian:?} should be left of Chloé {chloe:?}");
-    // Each plate sits on its face's box: just under it, lined up with it.
+    // Every known face on screen has its plate.
     for face in app.state().shown_faces().iter().filter(|f| f.known) {
         let name = face.name.clone().unwrap_or_default();
         let plate = plates_of(&app, &name);
@@ -228,13 +228,27 @@ fn cancelling_an_enrollment_saves_nothing() {
     let settings = AppSettings { enroll_samples: 100, ..test_settings() };
     let mut app = window(options(&s.data, Source::File(s.video.clone()), &s.snapshots), settings);
     wait_for(&mut app, "the video", 60, |app| app.state().camera_state().is_live());
-    type_into_name_field(&mut app, "Dmitri");
-    click_button(&app, "Enroll");
+    wait_for(&mut app, "the people list", 20, |app| has_label(app, "Brian"));
+    // More samples for Brian, from his row in the list.
+    click_in_row(&app, "Brian", "Add samples");
     wait_for(&mut app, "some samples", 30, |app| app.state().enrollment().is_some_and(|e| e.collected >= 2));
+    // While he is being enrolled he can be neither renamed nor deleted, and
+    // the picture cannot be paused.
+    for label in ["Rename", "Delete"] {
+        let button = app.get_by_role_and_label(Role::Button, label);
+        assert!(button.accesskit_node().is_disabled(), "{label} is enabled during Brian's enrollment");
+    }
+    app.key_press(egui::Key::Space);
+    app.step();
+    assert!(!app.state().is_paused());
+    assert!(app.state().notices().any(|n| n.contains("Pause is off while enrolling")));
+
     app.get_all_by_role_and_label(Role::Button, "Cancel").next().unwrap().click();
     wait_for(&mut app, "the cancel", 10, |app| app.state().notices().any(|n| n.contains("cancelled")));
     assert!(app.state().enrollment().is_none());
+    let gallery = Gallery::open(&s.data).unwrap();
     assert_eq!(people_on_disk(&s.data), vec!["Brian".to_owned()]);
+    assert_eq!(gallery.find("Brian").unwrap().sample_count(), 5, "samples were saved after Cancel");
 }
 
 #[test]
@@ -355,7 +369,8 @@ fn settings_are_saved_for_the_next_run() {
     eframe::App::save(app.state_mut(), &mut storage);
     let saved: AppSettings = eframe::get_value(&storage, "facecam-settings").expect("settings were not saved");
     assert!(saved.mirror);
-    assert_eq!(saved.source, facecam::ui::SourceChoice::Camera(57));
+    // The source given for this run is not remembered over the user's own.
+    assert_eq!(saved.source, facecam::ui::SourceChoice::Camera(0));
     assert_eq!(saved, *app.state().settings());
 }
 

@@ -15,7 +15,12 @@ use super::snapshot::Snapshots;
 use super::{AppCommand, AppOptions, settings_panel, view};
 use crate::capture::{self, CameraInfo};
 use crate::names;
+use crate::recognizer::RecognizerKind;
 use crate::worker::{Command, EnrollmentOutcome, EnrollmentStatus, FaceReport, Notify};
+
+/// Samples per enrollment the settings allow.
+pub const MIN_ENROLL_SAMPLES: usize = 5;
+pub const MAX_ENROLL_SAMPLES: usize = 100;
 
 /// How long an information notice stays up; errors stay until dismissed.
 const NOTICE_SECS: f64 = 8.0;
@@ -100,6 +105,8 @@ pub struct FacecamApp {
     /// Saved between runs.
     settings: AppSettings,
     options: AppOptions,
+    /// The source playing now: the saved one, or `--source` for this run.
+    source: SourceChoice,
     // Runtime state, rebuilt at every start.
     live: LiveView,
     people: PeoplePanel,
@@ -128,9 +135,14 @@ impl FacecamApp {
 
     /// The app with given settings (what `new` does after reading storage).
     pub fn with_settings(ctx: &egui::Context, options: AppOptions, mut settings: AppSettings) -> Self {
-        if let Some(source) = &options.source {
-            settings.source = SourceChoice::from_source(source);
+        // Saved settings may come from an older or hand-edited file.
+        settings.enroll_samples = settings.enroll_samples.clamp(MIN_ENROLL_SAMPLES, MAX_ENROLL_SAMPLES);
+        let thresholds = settings.thresholds;
+        for kind in [RecognizerKind::Lbph, RecognizerKind::Eigen, RecognizerKind::Fisher] {
+            let t = thresholds.get(kind);
+            settings.thresholds.set(kind, if t.is_finite() { t } else { kind.default_threshold() });
         }
+        let source = options.source.as_ref().map_or_else(|| settings.source.clone(), SourceChoice::from_source);
         let mut notices = Notices::default();
         let people = PeoplePanel::start(options.data_dir.clone(), &mut notices);
         let waker = ctx.clone();
@@ -144,6 +156,7 @@ impl FacecamApp {
             camera_probe: if options.probe_cameras { CameraProbe::start() } else { None },
             settings,
             options,
+            source,
             live,
             people,
             notices,
@@ -190,8 +203,8 @@ impl FacecamApp {
 
     fn start_source(&mut self) {
         let s = &self.settings;
-        self.live.start(StartOptions {
-            source: s.source.to_source(),
+        let cancelled = self.live.start(StartOptions {
+            source: self.source.to_source(),
             size: s.resolution.size(),
             looping: s.loop_video,
             detector: s.sensitivity.apply(self.options.detector),
@@ -199,11 +212,17 @@ impl FacecamApp {
             threshold: s.threshold(),
             enroll_samples: s.enroll_samples,
         });
+        if let Some(name) = cancelled {
+            self.notices.push(
+                NoticeKind::Warning,
+                format!("Enrollment of {name} stopped: the source changed; nothing was saved"),
+            );
+        }
     }
 
     /// Reads what the background threads produced since the last frame.
     fn poll(&mut self, ctx: &egui::Context) {
-        for event in self.live.poll(ctx, self.settings.mirror) {
+        for event in self.live.poll(ctx) {
             match event {
                 LiveEvent::EnrollmentEnded(outcome) => self.enrollment_ended(outcome),
                 LiveEvent::GalleryLoaded { warning: Some(w), .. } => self.notices.push(NoticeKind::Warning, w),
@@ -226,11 +245,19 @@ impl FacecamApp {
                 Err(message) => self.notices.push(NoticeKind::Error, format!("The snapshot was not saved: {message}")),
             }
         }
-        if let Some(probe) = &self.camera_probe
-            && let Ok(found) = probe.found.try_recv()
-        {
-            self.cameras = Some(found);
-            self.camera_probe = None;
+        if let Some(probe) = &self.camera_probe {
+            match probe.found.try_recv() {
+                Ok(found) => {
+                    self.cameras = Some(found);
+                    self.camera_probe = None;
+                }
+                Err(crossbeam_channel::TryRecvError::Empty) => {}
+                Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                    self.cameras = Some(Vec::new());
+                    self.camera_probe = None;
+                    self.notices.push(NoticeKind::Warning, "Looking for cameras failed; pick camera 0 or a video");
+                }
+            }
         }
         self.notices.expire();
     }
@@ -256,7 +283,7 @@ impl FacecamApp {
 
     /// Keyboard shortcuts; letters only while no text field has focus.
     fn shortcuts(&self, ctx: &egui::Context, commands: &mut Vec<AppCommand>) {
-        let typing = ctx.egui_wants_keyboard_input();
+        let typing = ctx.text_edit_focused();
         ctx.input_mut(|i| {
             if i.consume_key(egui::Modifiers::NONE, egui::Key::F11) {
                 commands.push(AppCommand::ToggleFullscreen);
@@ -302,7 +329,8 @@ impl FacecamApp {
                 if let SourceChoice::Video(path) = &source {
                     self.settings.remember_video(path.clone());
                 }
-                self.settings.source = source;
+                self.settings.source = source.clone();
+                self.source = source;
                 self.live.paused = false;
                 self.start_source();
             }
@@ -311,7 +339,7 @@ impl FacecamApp {
                 self.start_source();
             }
             AppCommand::OpenFilePicker => {
-                let start = match &self.settings.source {
+                let start = match &self.source {
                     SourceChoice::Video(p) => p.clone(),
                     _ => std::env::current_dir().unwrap_or_default(),
                 };
@@ -325,7 +353,7 @@ impl FacecamApp {
             AppCommand::SetResolution(resolution) => {
                 if self.settings.resolution != resolution {
                     self.settings.resolution = resolution;
-                    if self.settings.source.is_camera() {
+                    if self.source.is_camera() {
                         self.start_source();
                     }
                 }
@@ -346,13 +374,15 @@ impl FacecamApp {
             AppCommand::SetMirror(mirror) => self.settings.mirror = mirror,
             AppCommand::SetLoop(looping) => {
                 self.settings.loop_video = looping;
-                if !self.settings.source.is_camera() && !self.live.is_running() {
+                if !self.source.is_camera() && !self.live.is_running() {
                     self.start_source();
-                } else if !self.settings.source.is_camera() {
+                } else if !self.source.is_camera() {
                     self.notices.push(NoticeKind::Info, "Looping applies the next time the video starts");
                 }
             }
-            AppCommand::SetEnrollSamples(n) => self.settings.enroll_samples = n.clamp(1, 200),
+            AppCommand::SetEnrollSamples(n) => {
+                self.settings.enroll_samples = n.clamp(MIN_ENROLL_SAMPLES, MAX_ENROLL_SAMPLES);
+            }
             AppCommand::StartEnrollment { name } => self.start_enrollment(&name),
             AppCommand::CancelEnrollment => {
                 self.live.send(Command::CancelEnrollment);
@@ -363,9 +393,13 @@ impl FacecamApp {
                 self.people.refresh();
                 self.live.send(Command::ReloadGallery);
             }
+            // Samples must come from what the person sees, so no pausing then.
+            AppCommand::TogglePause if self.live.enrollment.is_some() => {
+                self.notices.push(NoticeKind::Info, "Pause is off while enrolling; cancel the enrollment first");
+            }
             AppCommand::TogglePause => self.live.paused = !self.live.paused,
             AppCommand::Snapshot => match &self.live.frame {
-                Some(frame) => self.snapshots.save(&frame.image, &frame.faces, frame.mirrored),
+                Some(frame) => self.snapshots.save(&frame.image, &frame.faces, self.settings.mirror),
                 None => self.notices.push(NoticeKind::Warning, "Nothing to snapshot yet: no picture is showing"),
             },
             AppCommand::ToggleFullscreen => {
@@ -419,7 +453,8 @@ impl FacecamApp {
             ui.horizontal(|ui| {
                 ui.heading("facecam");
                 ui.separator();
-                view::source_menu_ui(ui, &self.settings, self.cameras.as_deref(), commands);
+                let choices = view::source_choices(&self.source, self.cameras.as_deref(), &self.settings.recent_videos);
+                view::source_menu_ui(ui, &self.source, &choices, commands);
                 ui.separator();
                 let pause = if self.live.paused { "Resume" } else { "Pause" };
                 if ui.button(pause).on_hover_text("Freeze the picture (Space)").clicked() {
@@ -508,6 +543,7 @@ impl eframe::App for FacecamApp {
                     settings_panel::settings_ui(
                         ui,
                         &self.settings,
+                        &self.source,
                         self.cameras.as_deref(),
                         &self.options,
                         &mut commands,
@@ -516,7 +552,7 @@ impl eframe::App for FacecamApp {
             }
         }
         egui::CentralPanel::no_frame().show(ui, |ui| {
-            view::live_view_ui(ui, &self.live, self.fullscreen, &mut commands);
+            view::live_view_ui(ui, &self.live, self.settings.mirror, self.fullscreen, &mut commands);
         });
         if let Some(picker) = &mut self.picker {
             match picker.window_ui(&ctx) {

@@ -119,7 +119,6 @@ pub struct ShownFrame {
     /// Frame size in pixels.
     pub size: egui::Vec2,
     pub faces: Vec<FaceReport>,
-    pub mirrored: bool,
     /// The BGR frame, for snapshots.
     pub image: Mat,
 }
@@ -162,6 +161,8 @@ pub struct LiveView {
     pub dropped_frames: u64,
     /// Old pipelines being stopped off the UI thread; joined on drop.
     retiring: Vec<JoinHandle<()>>,
+    /// A camera start waiting for the old pipeline to let go of the device.
+    pending_start: Option<StartOptions>,
 }
 
 impl LiveView {
@@ -180,13 +181,30 @@ impl LiveView {
             latency_ms: None,
             dropped_frames: 0,
             retiring: Vec::new(),
+            pending_start: None,
         }
     }
 
     /// Starts (or restarts) the pipeline. The old one is stopped on a
-    /// helper thread, so a camera slow to let go never freezes the window.
-    pub fn start(&mut self, options: StartOptions) {
+    /// helper thread, so a camera slow to let go never freezes the window;
+    /// a camera is opened again only once the old pipeline has let go of it.
+    /// Returns the name of an enrollment this cancelled.
+    pub fn start(&mut self, options: StartOptions) -> Option<String> {
+        let cancelled = self.enrollment.take().map(|e| e.name);
         self.stop();
+        self.retiring.retain(|h| !h.is_finished());
+        if options.source.is_camera() && !self.retiring.is_empty() {
+            self.camera = CameraState::Starting { source: options.source.to_string() };
+            self.started = Some(options.clone());
+            self.pending_start = Some(options);
+            return cancelled;
+        }
+        self.open(options);
+        cancelled
+    }
+
+    fn open(&mut self, options: StartOptions) {
+        self.pending_start = None;
         self.frame = None;
         self.enrollment = None;
         self.awaiting_enrollment = false;
@@ -232,6 +250,7 @@ impl LiveView {
 
     /// Stops the pipeline without waiting for it.
     pub fn stop(&mut self) {
+        self.pending_start = None;
         self.retiring.retain(|h| !h.is_finished());
         if let Some(pipeline) = self.pipeline.take() {
             match thread::Builder::new().name("facecam-stop".into()).spawn(move || drop(pipeline)) {
@@ -243,8 +262,9 @@ impl LiveView {
         self.camera = CameraState::Idle;
     }
 
+    /// Running, or about to start.
     pub fn is_running(&self) -> bool {
-        self.pipeline.is_some()
+        self.pipeline.is_some() || self.pending_start.is_some()
     }
 
     /// Sends a command to the vision worker if one is running.
@@ -279,8 +299,14 @@ impl LiveView {
     /// Takes what the pipeline produced since the last frame: the newest
     /// report becomes the shown frame (unless paused), events update the
     /// camera state or are handed back.
-    pub fn poll(&mut self, ctx: &egui::Context, mirror: bool) -> Vec<LiveEvent> {
+    pub fn poll(&mut self, ctx: &egui::Context) -> Vec<LiveEvent> {
         let mut out = Vec::new();
+        if self.pending_start.is_some() && self.retiring.iter().all(|h| h.is_finished()) {
+            self.retiring.clear();
+            if let Some(options) = self.pending_start.take() {
+                self.open(options);
+            }
+        }
         let Some(pipeline) = &self.pipeline else { return out };
         let mut finished = false;
         loop {
@@ -336,9 +362,10 @@ impl LiveView {
                 self.camera = CameraState::Live { source: source.clone(), width, height, fps: 0.0 };
             }
             if !self.paused {
-                match show(ctx, self.frame.take(), report.image, report.faces, mirror) {
-                    Ok(frame) => self.frame = Some(frame),
-                    Err(e) => out.push(LiveEvent::Problem(format!("cannot show frame {}: {e}", report.seq))),
+                // A frame that cannot be shown leaves the last one on screen.
+                match to_color_image(&report.image, false) {
+                    Ok(color) => self.show(ctx, color, report.image, report.faces),
+                    Err(e) => out.push(LiveEvent::Problem(format!("a frame could not be shown: {e}"))),
                 }
             }
         }
@@ -353,6 +380,21 @@ impl LiveView {
             }
         }
         out
+    }
+}
+
+impl LiveView {
+    /// Uploads a frame as the live texture, reusing the old texture.
+    fn show(&mut self, ctx: &egui::Context, color: egui::ColorImage, image: Mat, faces: Vec<FaceReport>) {
+        let size = egui::vec2(color.size[0] as f32, color.size[1] as f32);
+        let texture = match self.frame.take() {
+            Some(mut old) => {
+                old.texture.set(color, egui::TextureOptions::LINEAR);
+                old.texture
+            }
+            None => ctx.load_texture("live-frame", color, egui::TextureOptions::LINEAR),
+        };
+        self.frame = Some(ShownFrame { texture, size, faces, image });
     }
 }
 
@@ -387,26 +429,6 @@ fn camera_state(event: CaptureEvent, old: &CameraState) -> CameraState {
             _ => CameraState::Ended { source },
         },
     }
-}
-
-/// Uploads a BGR frame as the live texture, reusing the old texture.
-fn show(
-    ctx: &egui::Context,
-    old: Option<ShownFrame>,
-    image: Mat,
-    faces: Vec<FaceReport>,
-    mirror: bool,
-) -> Result<ShownFrame, VisionError> {
-    let color = to_color_image(&image, mirror)?;
-    let size = egui::vec2(color.size[0] as f32, color.size[1] as f32);
-    let texture = match old {
-        Some(mut old) => {
-            old.texture.set(color, egui::TextureOptions::LINEAR);
-            old.texture
-        }
-        None => ctx.load_texture("live-frame", color, egui::TextureOptions::LINEAR),
-    };
-    Ok(ShownFrame { texture, size, faces, mirrored: mirror, image })
 }
 
 /// A BGR (or gray) OpenCV image as an egui image, optionally mirrored.

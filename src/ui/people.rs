@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use opencv::prelude::*;
@@ -40,15 +41,25 @@ pub enum PeopleReply {
         old: String,
         new: String,
     },
+    /// `leftover` is the samples folder if it could not be deleted.
     Removed {
         name: String,
         samples: usize,
+        leftover: Option<PathBuf>,
     },
-    Failed {
-        what: String,
+    RenameFailed {
+        old: String,
+        message: String,
+    },
+    RemoveFailed {
+        name: String,
         message: String,
     },
 }
+
+/// How long a change waits for a gallery that another thread or process is
+/// changing, before it reports "busy".
+const BUSY_WAIT: Duration = Duration::from_secs(15);
 
 /// The thread; dropping this stops and joins it.
 pub struct PeopleService {
@@ -77,8 +88,13 @@ impl PeopleService {
         }
     }
 
-    pub fn try_recv(&self) -> Option<PeopleReply> {
-        self.replies.try_recv().ok()
+    /// The next reply; `Err` once the thread has died (it never should).
+    pub fn try_recv(&self) -> Result<Option<PeopleReply>, ()> {
+        match self.replies.try_recv() {
+            Ok(reply) => Ok(Some(reply)),
+            Err(crossbeam_channel::TryRecvError::Empty) => Ok(None),
+            Err(crossbeam_channel::TryRecvError::Disconnected) => Err(()),
+        }
     }
 }
 
@@ -108,23 +124,44 @@ impl PeopleWorker {
             PeopleRequest::Refresh => {}
             PeopleRequest::Rename { old, new } => match self.change(|g, m| g.rename(m, &old, &new)) {
                 Ok(person) => self.reply(PeopleReply::Renamed { old, new: person.name }),
-                Err(message) => self.reply(PeopleReply::Failed { what: format!("Renaming {old}"), message }),
+                Err(message) => self.reply(PeopleReply::RenameFailed { old, message }),
             },
-            PeopleRequest::Remove { name } => match self.change(|g, m| g.remove(m, &name)) {
-                Ok(person) => self.reply(PeopleReply::Removed { name: person.name, samples: person.samples.len() }),
-                Err(message) => self.reply(PeopleReply::Failed { what: format!("Deleting {name}"), message }),
-            },
+            PeopleRequest::Remove { name } => {
+                // Where their samples are, to check afterwards they are gone.
+                let folder = Gallery::open(&self.data_dir)
+                    .ok()
+                    .and_then(|g| g.find(&name).and_then(|p| g.sample_paths(p).pop()))
+                    .and_then(|sample| sample.parent().map(PathBuf::from));
+                match self.change(|g, m| g.remove(m, &name)) {
+                    Ok(person) => self.reply(PeopleReply::Removed {
+                        name: person.name,
+                        samples: person.samples.len(),
+                        leftover: folder.filter(|f| f.exists()),
+                    }),
+                    Err(message) => self.reply(PeopleReply::RemoveFailed { name, message }),
+                }
+            }
         }
         self.list();
     }
 
+    /// Runs a change, waiting while the gallery is busy (the vision worker
+    /// saving an enrollment, or another facecam).
     fn change<T>(
         &self,
-        f: impl FnOnce(&mut Gallery, &mut crate::recognizer::Recognizer) -> Result<T, store::StoreError>,
+        mut f: impl FnMut(&mut Gallery, &mut crate::recognizer::Recognizer) -> Result<T, store::StoreError>,
     ) -> Result<T, String> {
-        let mut gallery = Gallery::open(&self.data_dir).map_err(|e| e.to_string())?;
-        let mut model = gallery.load_model().map_err(|e| e.to_string())?.recognizer;
-        f(&mut gallery, &mut model).map_err(|e| e.to_string())
+        let started = Instant::now();
+        loop {
+            let mut gallery = Gallery::open(&self.data_dir).map_err(|e| e.to_string())?;
+            let mut model = gallery.load_model().map_err(|e| e.to_string())?.recognizer;
+            match f(&mut gallery, &mut model) {
+                Err(store::StoreError::Busy(_)) if started.elapsed() < BUSY_WAIT => {
+                    thread::sleep(Duration::from_millis(100));
+                }
+                result => return result.map_err(|e| e.to_string()),
+            }
+        }
     }
 
     fn list(&mut self) {

@@ -109,8 +109,20 @@ impl PeoplePanel {
         let mut events = Vec::new();
         let Some(service) = &self.service else { return events };
         let mut replies = Vec::new();
-        while let Some(reply) = service.try_recv() {
-            replies.push(reply);
+        loop {
+            match service.try_recv() {
+                Ok(Some(reply)) => replies.push(reply),
+                Ok(None) => break,
+                Err(()) => {
+                    let message = "The people list stopped working; restart facecam".to_owned();
+                    self.service = None;
+                    self.pending = 0;
+                    self.loaded = true;
+                    self.load_error = Some(message.clone());
+                    events.push(PeopleEvent::Failed(message));
+                    break;
+                }
+            }
         }
         for reply in replies {
             match reply {
@@ -130,13 +142,20 @@ impl PeoplePanel {
                     self.renaming = None;
                     events.push(PeopleEvent::Changed(format!("Renamed {old} to {new}")));
                 }
-                PeopleReply::Removed { name, samples } => events.push(PeopleEvent::Changed(format!(
-                    "Deleted {name} and their {samples} face samples from this computer"
+                PeopleReply::Removed { name, samples, leftover: None } => events.push(PeopleEvent::Changed(
+                    format!("Deleted {name} and their {samples} face samples from this computer"),
+                )),
+                PeopleReply::Removed { name, leftover: Some(folder), .. } => events.push(PeopleEvent::Failed(format!(
+                    "{name} is no longer enrolled, but their samples folder {} could not be deleted: delete it yourself",
+                    folder.display()
                 ))),
-                PeopleReply::Failed { what, message } => match &mut self.renaming {
-                    Some(r) if what.starts_with("Renaming") => r.error = Some(message),
-                    _ => events.push(PeopleEvent::Failed(format!("{what} failed: {message}"))),
+                PeopleReply::RenameFailed { old, message } => match &mut self.renaming {
+                    Some(r) if r.old == old => r.error = Some(message),
+                    _ => events.push(PeopleEvent::Failed(format!("Renaming {old} failed: {message}"))),
                 },
+                PeopleReply::RemoveFailed { name, message } => {
+                    events.push(PeopleEvent::Failed(format!("Deleting {name} failed: {message}")));
+                }
             }
         }
         events
@@ -177,7 +196,7 @@ impl PeoplePanel {
                 ui.weak(format!("({})", self.cards.len()));
             }
         });
-        self.people_list_ui(ui, enrollment.is_some(), commands);
+        self.people_list_ui(ui, enrollment.map(|e| e.name.as_str()), commands);
     }
 
     fn enroll_form_ui(&mut self, ui: &mut egui::Ui, can_enroll: bool, commands: &mut Vec<AppCommand>) {
@@ -218,7 +237,7 @@ impl PeoplePanel {
         }
     }
 
-    fn people_list_ui(&mut self, ui: &mut egui::Ui, enrolling: bool, commands: &mut Vec<AppCommand>) {
+    fn people_list_ui(&mut self, ui: &mut egui::Ui, enrolling: Option<&str>, commands: &mut Vec<AppCommand>) {
         if let Some(error) = &self.load_error {
             ui.colored_label(ui.visuals().error_fg_color, "The gallery could not be loaded");
             ui.label(error);
@@ -241,8 +260,12 @@ impl PeoplePanel {
             return;
         }
         let mut start_rename = None;
+        let mut rename_action = RenameAction::Editing;
         egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
             for card in &self.cards {
+                // The person being enrolled cannot be renamed or deleted until
+                // it ends: saving the samples would bring them back.
+                let busy = enrolling.is_some_and(|n| names::same_name(n, &card.name));
                 ui.horizontal(|ui| {
                     match self.textures.get(&card.id) {
                         Some((_, texture)) => {
@@ -253,21 +276,24 @@ impl PeoplePanel {
                         }
                     }
                     ui.vertical(|ui| match &mut self.renaming {
-                        Some(r) if r.old == card.name => rename_ui(ui, r, commands),
+                        Some(r) if r.old == card.name => rename_action = rename_ui(ui, r),
                         _ => {
                             ui.strong(&card.name);
                             ui.weak(format!("{} samples", card.samples));
                             ui.horizontal(|ui| {
                                 let add = ui
-                                    .add_enabled(!enrolling, egui::Button::new("Add samples").small())
+                                    .add_enabled(enrolling.is_none(), egui::Button::new("Add samples").small())
                                     .on_hover_text("Capture more samples of this person now");
                                 if add.clicked() {
                                     commands.push(AppCommand::StartEnrollment { name: card.name.clone() });
                                 }
-                                if ui.add(egui::Button::new("Rename").small()).clicked() {
+                                let wait = "Wait until their enrollment ends";
+                                let rename = ui.add_enabled(!busy, egui::Button::new("Rename").small());
+                                if rename.on_disabled_hover_text(wait).clicked() {
                                     start_rename = Some(card.name.clone());
                                 }
-                                if ui.add(egui::Button::new("Delete").small()).clicked() {
+                                let delete = ui.add_enabled(!busy, egui::Button::new("Delete").small());
+                                if delete.on_disabled_hover_text(wait).clicked() {
                                     self.confirm_delete = Some((card.name.clone(), card.samples));
                                 }
                             });
@@ -277,11 +303,17 @@ impl PeoplePanel {
                 ui.add_space(4.0);
             }
         });
+        match rename_action {
+            RenameAction::Editing => {}
+            RenameAction::Cancel => self.renaming = None,
+            RenameAction::Save(new) => {
+                if let Some(r) = &self.renaming {
+                    commands.push(AppCommand::Rename { old: r.old.clone(), new });
+                }
+            }
+        }
         if let Some(old) = start_rename {
             self.renaming = Some(Rename { text: old.clone(), old, error: None, focus: true });
-        }
-        if self.renaming.as_ref().is_some_and(|r| r.text.is_empty() && r.old.is_empty()) {
-            self.renaming = None;
         }
     }
 
@@ -314,33 +346,44 @@ impl PeoplePanel {
     }
 }
 
-fn rename_ui(ui: &mut egui::Ui, r: &mut Rename, commands: &mut Vec<AppCommand>) {
+/// What the user did with an open rename field this frame.
+enum RenameAction {
+    Editing,
+    Cancel,
+    Save(String),
+}
+
+fn rename_ui(ui: &mut egui::Ui, r: &mut Rename) -> RenameAction {
     let edit = ui.add(egui::TextEdit::singleline(&mut r.text).desired_width(150.0));
     if r.focus {
         edit.request_focus();
         r.focus = false;
     }
+    if edit.changed() {
+        r.error = None;
+    }
     let mut save = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+    let mut cancel = false;
     ui.horizontal(|ui| {
         save |= ui.add(egui::Button::new("Save").small()).clicked();
-        if ui.add(egui::Button::new("Cancel").small()).clicked() {
-            // Marks the rename as abandoned; cleared after the list is drawn.
-            r.old.clear();
-            r.text.clear();
-        }
+        cancel = ui.add(egui::Button::new("Cancel").small()).clicked();
     });
-    if save && !r.old.is_empty() {
-        match names::validate_name(&r.text) {
-            Ok(new) if new == r.old => {
-                r.old.clear();
-                r.text.clear();
-            }
-            Ok(new) => commands.push(AppCommand::Rename { old: r.old.clone(), new }),
-            Err(e) => r.error = Some(e.to_string()),
-        }
-    }
     if let Some(error) = &r.error {
         ui.colored_label(ui.visuals().error_fg_color, error);
+    }
+    if cancel {
+        return RenameAction::Cancel;
+    }
+    if !save {
+        return RenameAction::Editing;
+    }
+    match names::validate_name(&r.text) {
+        Ok(new) if new == r.old => RenameAction::Cancel,
+        Ok(new) => RenameAction::Save(new),
+        Err(e) => {
+            r.error = Some(e.to_string());
+            RenameAction::Editing
+        }
     }
 }
 

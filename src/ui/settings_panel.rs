@@ -17,6 +17,7 @@ fn recognizer_label(kind: RecognizerKind) -> &'static str {
 pub fn settings_ui(
     ui: &mut egui::Ui,
     settings: &AppSettings,
+    current: &SourceChoice,
     cameras: Option<&[CameraInfo]>,
     options: &AppOptions,
     commands: &mut Vec<AppCommand>,
@@ -25,7 +26,8 @@ pub fn settings_ui(
         ui.spacing_mut().slider_width = (ui.available_width() - 150.0).max(100.0);
         ui.add_space(4.0);
         ui.heading("Camera");
-        camera_picker_ui(ui, settings, cameras, commands);
+        let choices = super::view::source_choices(current, cameras, &settings.recent_videos);
+        camera_picker_ui(ui, current, &choices, cameras, commands);
         egui::ComboBox::from_label("Resolution").selected_text(settings.resolution.label()).show_ui(ui, |ui| {
             for r in Resolution::ALL {
                 if ui.selectable_label(settings.resolution == r, r.label()).clicked() {
@@ -94,7 +96,13 @@ pub fn settings_ui(
         ui.separator();
         ui.heading("Enrollment");
         let mut samples = settings.enroll_samples;
-        if ui.add(egui::Slider::new(&mut samples, 5..=100).text("samples per enrollment")).changed() {
+        if ui
+            .add(
+                egui::Slider::new(&mut samples, super::app::MIN_ENROLL_SAMPLES..=super::app::MAX_ENROLL_SAMPLES)
+                    .text("samples per enrollment"),
+            )
+            .changed()
+        {
             commands.push(AppCommand::SetEnrollSamples(samples));
         }
 
@@ -110,34 +118,16 @@ pub fn settings_ui(
 
 fn camera_picker_ui(
     ui: &mut egui::Ui,
-    settings: &AppSettings,
+    current: &SourceChoice,
+    choices: &[(SourceChoice, String)],
     cameras: Option<&[CameraInfo]>,
     commands: &mut Vec<AppCommand>,
 ) {
-    let current = settings.source.label();
     ui.horizontal(|ui| {
-        egui::ComboBox::from_id_salt("camera-picker").selected_text(current).show_ui(ui, |ui| {
-            let found = cameras.unwrap_or_default();
-            for camera in found {
-                let choice = match camera.source.strip_prefix("camera:").and_then(|i| i.parse().ok()) {
-                    Some(i) => SourceChoice::Camera(i),
-                    None => SourceChoice::Device(camera.path.clone()),
-                };
-                let text = format!("{} ({}×{})", camera.name, camera.width, camera.height);
-                if ui.selectable_label(settings.source == choice, text).clicked() {
-                    commands.push(AppCommand::SetSource(choice));
-                }
-            }
-            if found.is_empty() {
-                let default = SourceChoice::Camera(0);
-                if ui.selectable_label(settings.source == default, "Camera 0 (default)").clicked() {
-                    commands.push(AppCommand::SetSource(default));
-                }
-            }
-            for video in &settings.recent_videos {
-                let choice = SourceChoice::Video(video.clone());
-                if ui.selectable_label(settings.source == choice, choice.label()).clicked() {
-                    commands.push(AppCommand::SetSource(choice));
+        egui::ComboBox::from_id_salt("camera-picker").selected_text(current.label()).show_ui(ui, |ui| {
+            for (choice, label) in choices {
+                if ui.selectable_label(choice == current, label).clicked() {
+                    commands.push(AppCommand::SetSource(choice.clone()));
                 }
             }
         });

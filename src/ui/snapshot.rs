@@ -43,7 +43,7 @@ impl Snapshots {
             }
         };
         let faces = faces.to_vec();
-        let path = self.dir.join(file_name(SystemTime::now()));
+        let path = unused_path(&self.dir, &file_name(SystemTime::now()));
         let tx = self.done_tx.clone();
         let spawned = thread::Builder::new().name("facecam-snapshot".into()).spawn(move || {
             let _ = tx.send(write(image, faces, mirrored, &path).map(|()| path));
@@ -65,11 +65,22 @@ impl Drop for Snapshots {
     }
 }
 
-/// `facecam-2026-12-03_11-32-54.png`, in UTC so names sort by time.
+/// `facecam-2026-12-03_11-32-54.123.png`, in UTC so names sort by time.
 fn file_name(now: SystemTime) -> String {
-    let stamp = humantime::format_rfc3339_seconds(now).to_string();
+    let stamp = humantime::format_rfc3339_millis(now).to_string();
     let stamp = stamp.trim_end_matches('Z').replace('T', "_").replace(':', "-");
     format!("facecam-{stamp}.png")
+}
+
+/// `name` in `dir`, or `name` with `-2`, `-3`… if taken: a snapshot never
+/// replaces another.
+fn unused_path(dir: &Path, name: &str) -> PathBuf {
+    let first = dir.join(name);
+    if !first.exists() {
+        return first;
+    }
+    let stem = name.trim_end_matches(".png");
+    (2..).map(|n| dir.join(format!("{stem}-{n}.png"))).find(|p| !p.exists()).unwrap_or(first)
 }
 
 /// Draws the faces (mirrored with the picture when it is) and writes the PNG.
@@ -97,10 +108,13 @@ mod tests {
 
     #[test]
     fn snapshot_names_are_timestamps_safe_in_any_file_system() {
-        let t = UNIX_EPOCH + Duration::from_secs(1_796_297_574);
+        let t = UNIX_EPOCH + Duration::from_millis(1_796_297_574_120);
         let name = file_name(t);
-        assert_eq!(name, "facecam-2026-12-03_11-32-54.png");
+        assert_eq!(name, "facecam-2026-12-03_11-32-54.120.png");
         assert!(!name.contains(':'));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(&name), b"x").unwrap();
+        assert_eq!(unused_path(dir.path(), &name), dir.path().join("facecam-2026-12-03_11-32-54.120-2.png"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::AppCommand;
 use super::app::{NoticeKind, Notices};
 use super::live::{CameraState, LiveView};
 use super::people_panel::capitalized;
-use super::settings::{AppSettings, SourceChoice};
+use super::settings::SourceChoice;
 use crate::annotate::{KNOWN_BGR, UNKNOWN_BGR};
 use crate::capture::CameraInfo;
 use crate::worker::FaceReport;
@@ -68,19 +68,33 @@ pub fn plate_text(face: &FaceReport) -> String {
     }
 }
 
-pub fn live_view_ui(ui: &mut egui::Ui, live: &LiveView, fullscreen: bool, commands: &mut Vec<AppCommand>) {
+pub fn live_view_ui(
+    ui: &mut egui::Ui,
+    live: &LiveView,
+    mirror: bool,
+    fullscreen: bool,
+    commands: &mut Vec<AppCommand>,
+) {
     let area = ui.available_rect_before_wrap();
     ui.painter().rect_filled(area, 0.0, Color32::from_gray(18));
     let Some(frame) = &live.frame else {
-        state_card_ui(ui, area, &live.camera, commands);
+        let is_camera = live.started.as_ref().is_none_or(|s| s.source.is_camera());
+        state_card_ui(ui, area, &live.camera, is_camera, commands);
         return;
     };
     let fitted = fit_rect(area, frame.size);
-    ui.painter().image(frame.texture.id(), fitted, Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)), Color32::WHITE);
+    // Mirroring flips the texture coordinates: no pixel is copied, and a
+    // paused picture flips too.
+    let uv = if mirror {
+        Rect::from_min_max(Pos2::new(1.0, 0.0), Pos2::new(0.0, 1.0))
+    } else {
+        Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0))
+    };
+    ui.painter().image(frame.texture.id(), fitted, uv, Color32::WHITE);
     // While enrolling, the one face in view is the one being captured.
     let enrolling = live.enrollment.as_ref().filter(|_| frame.faces.len() == 1).map(|e| e.name.as_str());
     for face in &frame.faces {
-        face_overlay_ui(ui, face, face_rect(face, frame.size, fitted, frame.mirrored), fitted, enrolling);
+        face_overlay_ui(ui, face, face_rect(face, frame.size, fitted, mirror), fitted, enrolling);
     }
     // Top left: live or paused, and how fast.
     let chip = if live.paused {
@@ -189,7 +203,7 @@ fn enrollment_banner_ui(
 }
 
 /// What to show where the picture would be.
-fn state_card_ui(ui: &mut egui::Ui, area: Rect, camera: &CameraState, commands: &mut Vec<AppCommand>) {
+fn state_card_ui(ui: &mut egui::Ui, area: Rect, camera: &CameraState, is_camera: bool, commands: &mut Vec<AppCommand>) {
     let card = Rect::from_center_size(area.center(), Vec2::new(area.width().min(520.0), 220.0));
     ui.scope_builder(egui::UiBuilder::new().max_rect(card), |ui| {
         ui.vertical_centered(|ui| {
@@ -200,6 +214,10 @@ fn state_card_ui(ui: &mut egui::Ui, area: Rect, camera: &CameraState, commands: 
                     ui.spinner();
                     (format!("Opening {source}…"), String::new())
                 }
+                CameraState::NotFound { message, .. } if !is_camera => (
+                    "The video could not be opened".to_owned(),
+                    format!("{}.\nPick another file with Open video file…", capitalized(message)),
+                ),
                 CameraState::NotFound { message, retrying, .. } => (
                     "No camera found".to_owned(),
                     format!(
@@ -253,44 +271,48 @@ fn source_actions_ui(ui: &mut egui::Ui, camera: &CameraState, commands: &mut Vec
     }
 }
 
+/// The sources to offer: the cameras found (camera 0 when none were),
+/// the current source if it is not among them (a camera busy with our own
+/// pipeline may not list), then recent videos.
+pub fn source_choices(
+    current: &SourceChoice,
+    cameras: Option<&[CameraInfo]>,
+    recent: &[std::path::PathBuf],
+) -> Vec<(SourceChoice, String)> {
+    let mut choices: Vec<(SourceChoice, String)> = Vec::new();
+    for camera in cameras.unwrap_or_default() {
+        let choice = match camera.source.strip_prefix("camera:").and_then(|i| i.parse().ok()) {
+            Some(i) => SourceChoice::Camera(i),
+            None => SourceChoice::Device(camera.path.clone()),
+        };
+        choices.push((choice, format!("{} ({}×{})", camera.name, camera.width, camera.height)));
+    }
+    if choices.is_empty() {
+        choices.push((SourceChoice::Camera(0), "Camera 0 (default)".to_owned()));
+    }
+    if current.is_camera() && !choices.iter().any(|(c, _)| c == current) {
+        choices.push((current.clone(), current.label()));
+    }
+    for video in recent {
+        let choice = SourceChoice::Video(video.clone());
+        let label = choice.label();
+        choices.push((choice, label));
+    }
+    choices
+}
+
 /// The source button in the top bar: cameras, recent videos, open a file.
 pub fn source_menu_ui(
     ui: &mut egui::Ui,
-    settings: &AppSettings,
-    cameras: Option<&[CameraInfo]>,
+    current: &SourceChoice,
+    choices: &[(SourceChoice, String)],
     commands: &mut Vec<AppCommand>,
 ) {
-    ui.menu_button(format!("Source: {}", settings.source.label()), |ui| {
-        let found = cameras.unwrap_or_default();
-        for camera in found {
-            let choice = match camera.source.strip_prefix("camera:").and_then(|i| i.parse().ok()) {
-                Some(i) => SourceChoice::Camera(i),
-                None => SourceChoice::Device(camera.path.clone()),
-            };
-            if ui.selectable_label(settings.source == choice, &camera.name).clicked() {
-                commands.push(AppCommand::SetSource(choice));
+    ui.menu_button(format!("Source: {}", current.label()), |ui| {
+        for (choice, label) in choices {
+            if ui.selectable_label(choice == current, label).clicked() {
+                commands.push(AppCommand::SetSource(choice.clone()));
                 ui.close();
-            }
-        }
-        if found.is_empty() {
-            let default = SourceChoice::Camera(0);
-            if ui.selectable_label(settings.source == default, "Camera 0 (default)").clicked() {
-                commands.push(AppCommand::SetSource(default));
-                ui.close();
-            }
-        }
-        if !settings.recent_videos.is_empty() {
-            ui.separator();
-            for video in &settings.recent_videos {
-                let choice = SourceChoice::Video(video.clone());
-                if ui
-                    .selectable_label(settings.source == choice, choice.label())
-                    .on_hover_text(video.display().to_string())
-                    .clicked()
-                {
-                    commands.push(AppCommand::SetSource(choice));
-                    ui.close();
-                }
             }
         }
         ui.separator();
