@@ -1,7 +1,12 @@
 //! "Open video file…": a small in-window file browser, so opening a demo
-//! video needs no desktop portal or toolkit beyond egui.
+//! video needs no desktop portal or toolkit beyond egui. Folders are read
+//! on a helper thread: a slow disk or network folder never freezes the
+//! window.
 
 use std::path::{Path, PathBuf};
+use std::thread::{self, JoinHandle};
+
+use crossbeam_channel::Receiver;
 
 /// File endings offered as videos (image sequences are typed as patterns).
 const VIDEO_EXTENSIONS: &[&str] = &["avi", "mp4", "mkv", "mov", "webm", "m4v", "mpg", "mpeg", "wmv", "ogv"];
@@ -41,11 +46,27 @@ fn list(dir: &Path) -> Listing {
     listing
 }
 
+/// A folder being read.
+struct Reading {
+    handle: Option<JoinHandle<()>>,
+    done: Receiver<Listing>,
+}
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
 /// The open dialog's state.
 pub struct FilePicker {
     dir: PathBuf,
     typed: String,
-    listing: Listing,
+    /// `None` while the folder is being read.
+    listing: Option<Listing>,
+    reading: Option<Reading>,
     error: Option<String>,
 }
 
@@ -56,15 +77,42 @@ pub enum PickerOutcome {
 }
 
 impl FilePicker {
+    /// Opens at `start`: a folder, or the folder of a file.
     pub fn new(start: PathBuf) -> Self {
-        let dir = if start.is_dir() { start } else { start.parent().map(Path::to_owned).unwrap_or_default() };
-        let listing = list(&dir);
-        Self { typed: String::new(), listing, dir, error: None }
+        let dir = match start.extension() {
+            Some(_) => start.parent().map(Path::to_owned).unwrap_or_default(),
+            None => start,
+        };
+        let mut picker = Self { typed: String::new(), listing: None, reading: None, dir: PathBuf::new(), error: None };
+        picker.enter(dir);
+        picker
     }
 
     fn enter(&mut self, dir: PathBuf) {
-        self.listing = list(&dir);
-        self.dir = dir;
+        self.dir = dir.clone();
+        self.listing = None;
+        let (tx, done) = crossbeam_channel::bounded(1);
+        let spawned = thread::Builder::new().name("facecam-files".into()).spawn(move || {
+            let _ = tx.send(list(&dir));
+        });
+        self.reading = match spawned {
+            Ok(handle) => Some(Reading { handle: Some(handle), done }),
+            Err(e) => {
+                self.listing =
+                    Some(Listing { error: Some(format!("cannot read the folder: {e}")), ..Listing::default() });
+                None
+            }
+        };
+    }
+
+    /// Takes the folder listing if it has arrived.
+    fn poll(&mut self) {
+        if let Some(reading) = &self.reading
+            && let Ok(listing) = reading.done.try_recv()
+        {
+            self.listing = Some(listing);
+            self.reading = None;
+        }
     }
 
     /// Checks a chosen path before it is handed to the camera code, so a
@@ -86,6 +134,10 @@ impl FilePicker {
 
     /// Shows the dialog; `Some` once the user chose or cancelled.
     pub fn window_ui(&mut self, ctx: &egui::Context) -> Option<PickerOutcome> {
+        self.poll();
+        if self.reading.is_some() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(30));
+        }
         let mut outcome = None;
         let mut open = true;
         egui::Window::new("Open video file")
@@ -113,22 +165,29 @@ impl FilePicker {
         ui.separator();
         let mut clicked = None;
         egui::ScrollArea::vertical().max_height(260.0).auto_shrink([false, false]).show(ui, |ui| {
-            if let Some(error) = &self.listing.error {
+            let Some(listing) = &self.listing else {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Reading the folder…");
+                });
+                return;
+            };
+            if let Some(error) = &listing.error {
                 ui.colored_label(ui.visuals().error_fg_color, error);
             }
-            for dir in &self.listing.dirs {
+            for dir in &listing.dirs {
                 let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 if ui.selectable_label(false, format!("{name}/")).clicked() {
                     clicked = Some(dir.clone());
                 }
             }
-            for video in &self.listing.videos {
+            for video in &listing.videos {
                 let name = video.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 if ui.selectable_label(false, name).clicked() {
                     clicked = Some(video.clone());
                 }
             }
-            if self.listing.dirs.is_empty() && self.listing.videos.is_empty() && self.listing.error.is_none() {
+            if listing.dirs.is_empty() && listing.videos.is_empty() && listing.error.is_none() {
                 ui.weak("No folders or videos here.");
             }
         });
@@ -172,8 +231,14 @@ mod tests {
         std::fs::write(dir.path().join("notes.txt"), b"x").unwrap();
         std::fs::write(dir.path().join(".hidden.mp4"), b"x").unwrap();
         let mut picker = FilePicker::new(dir.path().to_owned());
-        assert_eq!(picker.listing.dirs, vec![dir.path().join("clips")]);
-        assert_eq!(picker.listing.videos, vec![dir.path().join("demo.AVI")]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while picker.listing.is_none() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            picker.poll();
+        }
+        let listing = picker.listing.as_ref().unwrap();
+        assert_eq!(listing.dirs, vec![dir.path().join("clips")]);
+        assert_eq!(listing.videos, vec![dir.path().join("demo.AVI")]);
         assert!(picker.choose(PathBuf::from("missing.avi")).is_none());
         assert!(picker.error.as_deref().is_some_and(|e| e.contains("does not exist")));
         assert!(matches!(picker.choose(PathBuf::from("demo.AVI")), Some(PickerOutcome::Open(p)) if p.is_file()));
