@@ -564,10 +564,11 @@ impl eframe::App for FacecamApp {
                 None => {}
             }
         }
-        // Notices float over the top of the picture, so the layout never jumps.
+        // Notices float over the picture, above the status bar and the
+        // enrollment banner, so the layout never jumps.
         if !self.notices.items.is_empty() {
             egui::Area::new(egui::Id::unique("notices"))
-                .anchor(egui::Align2::CENTER_TOP, [0.0, 40.0])
+                .anchor(egui::Align2::CENTER_BOTTOM, [0.0, -130.0])
                 .order(egui::Order::Foreground)
                 .show(&ctx, |ui| {
                     egui::Frame::popup(ui.style()).show(ui, |ui| view::notices_ui(ui, &self.notices, &mut commands));
