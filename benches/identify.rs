@@ -4,21 +4,13 @@
 //! same at more sizes, with detection and the live pipeline.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use facecam::bench::gallery_samples;
 use facecam::recognizer::{OpenCvLbph, Recognizer, RecognizerKind};
 
-fn datasets() -> Option<PathBuf> {
-    let dir = std::env::var_os("FACECAM_DATASETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/datasets")));
-    dir.join("att_faces/s1/1.pgm").is_file().then_some(dir)
-}
-
 fn identify(c: &mut Criterion) {
-    let Some(datasets) = datasets() else {
+    let Some(datasets) = facecam::bench::datasets_dir() else {
         eprintln!("SKIPPED: AT&T faces not found (set FACECAM_DATASETS)");
         return;
     };

@@ -5,7 +5,6 @@
 //! Rendering is left out: on a real GPU it is not the UI thread's cost.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -15,15 +14,8 @@ use facecam::synth::{Segment, write_scene};
 use facecam::ui::{AppOptions, AppSettings, FacecamApp, to_color_image};
 use opencv::core::{Mat, Scalar};
 
-fn datasets() -> Option<PathBuf> {
-    let dir = std::env::var_os("FACECAM_DATASETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/datasets")));
-    dir.join("att_faces/s1/1.pgm").is_file().then_some(dir)
-}
-
 fn ui_frame(c: &mut Criterion) {
-    let Some(datasets) = datasets() else {
+    let Some(datasets) = facecam::bench::datasets_dir() else {
         eprintln!("SKIPPED: AT&T faces not found (set FACECAM_DATASETS)");
         return;
     };

@@ -386,3 +386,13 @@ pub fn bench_detect(
     }
     Ok((out, normalize_ms))
 }
+
+/// The datasets folder for benchmarks: `$FACECAM_DATASETS`, else
+/// `../shared/datasets` beside the source tree; `None` (say why and skip)
+/// when the AT&T faces are not in it.
+pub fn datasets_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("FACECAM_DATASETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/datasets")));
+    dir.join("att_faces/s1/1.pgm").is_file().then_some(dir)
+}
