@@ -342,6 +342,30 @@ fn no_camera_shows_what_to_do_and_a_video_can_be_opened_instead() {
 }
 
 #[test]
+fn a_video_that_ends_says_so_and_plays_again() {
+    let datasets = require_datasets!();
+    let s = scene(&datasets, &[(2, "Brian")], &[seg(&[2], 40)]);
+    let settings = AppSettings { loop_video: false, ..test_settings() };
+    let mut app = window(options(&s.data, Source::File(s.video.clone()), &s.snapshots), settings);
+    wait_for(&mut app, "the end of the video", 60, |app| {
+        matches!(app.state().camera_state(), CameraState::Ended { .. })
+    });
+    // The last picture stays, with what happened and what to do over it.
+    app.step();
+    let said = labels(&app).into_iter().any(|(l, _)| l.ends_with(" ended") || l == "The video ended");
+    assert!(said, "the end of the video is not shown: {:?}", labels(&app));
+    click_button(&app, "Play again");
+    wait_for(&mut app, "the video again", 30, |app| app.state().camera_state().is_live());
+
+    // A video that cannot be opened is not called a missing camera.
+    let missing = s.video.with_file_name("missing.avi");
+    let mut app = window(options(&s.data, Source::File(missing), &s.snapshots), test_settings());
+    wait_for(&mut app, "the bad-video message", 30, |app| has_label(app, "The video could not be opened"));
+    assert!(!has_label(&app, "No camera found"));
+    assert!(app.query_by_role_and_label(Role::Button, "Open video file…").is_some());
+}
+
+#[test]
 fn a_gallery_that_cannot_be_read_says_so_and_recovers_on_retry() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");

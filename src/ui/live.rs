@@ -478,6 +478,25 @@ mod tests {
     }
 
     #[test]
+    fn a_lost_camera_says_so_until_it_opens_again() {
+        let live = CameraState::Live { source: "camera:0".into(), width: 640, height: 480, fps: 30.0 };
+        let s =
+            camera_state(CaptureEvent::Disconnected { source: "camera:0".into(), message: "unplugged".into() }, &live);
+        assert_eq!(s, CameraState::Lost { source: "camera:0".into(), message: "unplugged".into() });
+        assert!(s.summary().contains("lost"));
+        let s = camera_state(CaptureEvent::Reconnecting { source: "camera:0".into(), attempt: 2, delay_ms: 500 }, &s);
+        assert!(matches!(s, CameraState::Lost { .. }), "{s:?}");
+        let opened = CaptureEvent::Opened {
+            source: "camera:0".into(),
+            width: 1280,
+            height: 720,
+            fps: 30.0,
+            backend: "V4L2".into(),
+        };
+        assert!(matches!(camera_state(opened, &s), CameraState::Live { width: 1280, .. }));
+    }
+
+    #[test]
     fn frames_convert_to_rgba_and_mirror() {
         // A 2×1 BGR image: blue then red.
         let mut m = Mat::new_rows_cols_with_default(1, 2, core::CV_8UC3, core::Scalar::all(0.0)).unwrap();

@@ -21,7 +21,7 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("F11 or F", "Fullscreen on or off"),
     ("M", "Mirror the picture"),
     ("Ctrl+O", "Open a video file"),
-    ("Esc", "Cancel enrollment, leave fullscreen"),
+    ("Esc", "Close a dialog, cancel enrollment, leave fullscreen"),
     ("F1", "Show or hide this list"),
 ];
 
