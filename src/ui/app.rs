@@ -1,12 +1,10 @@
 //! The app: persisted settings, runtime handles, and applying the commands
 //! the panels return, once per frame.
 
-use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
-
 use super::file_picker::{FilePicker, PickerOutcome, is_video};
+use super::job::{Job, JobState};
 use super::live::{LiveConfig, LiveEvent, LiveView, StartOptions};
 use super::people::PersonCard;
 use super::people_panel::{PeopleEvent, PeoplePanel};
@@ -72,32 +70,10 @@ impl Notices {
     }
 }
 
-/// Cameras found in `/dev`, listed on a helper thread because opening a
-/// device can take a while.
-struct CameraProbe {
-    handle: Option<JoinHandle<()>>,
-    found: Receiver<Vec<CameraInfo>>,
-}
-
-impl CameraProbe {
-    fn start() -> Option<Self> {
-        let (tx, found) = crossbeam_channel::bounded(1);
-        let handle = thread::Builder::new()
-            .name("facecam-cameras".into())
-            .spawn(move || {
-                let _ = tx.send(capture::list_cameras());
-            })
-            .ok()?;
-        Some(Self { handle: Some(handle), found })
-    }
-}
-
-impl Drop for CameraProbe {
-    fn drop(&mut self) {
-        if let Some(handle) = self.handle.take() {
-            let _ = handle.join();
-        }
-    }
+/// Lists the cameras in `/dev` on a helper thread: opening a device can
+/// take a while.
+fn probe_cameras() -> Option<Job<Vec<CameraInfo>>> {
+    Job::spawn("facecam-cameras", capture::list_cameras).ok()
 }
 
 /// The facecam window.
@@ -114,7 +90,7 @@ pub struct FacecamApp {
     notices: Notices,
     picker: Option<FilePicker>,
     cameras: Option<Vec<CameraInfo>>,
-    camera_probe: Option<CameraProbe>,
+    camera_probe: Option<Job<Vec<CameraInfo>>>,
     show_shortcuts: bool,
     fullscreen: bool,
 }
@@ -153,7 +129,7 @@ impl FacecamApp {
         });
         let mut app = Self {
             snapshots: Snapshots::new(options.snapshot_dir.clone()),
-            camera_probe: if options.probe_cameras { CameraProbe::start() } else { None },
+            camera_probe: if options.probe_cameras { probe_cameras() } else { None },
             settings,
             options,
             source,
@@ -246,13 +222,13 @@ impl FacecamApp {
             }
         }
         if let Some(probe) = &self.camera_probe {
-            match probe.found.try_recv() {
-                Ok(found) => {
+            match probe.poll() {
+                JobState::Done(found) => {
                     self.cameras = Some(found);
                     self.camera_probe = None;
                 }
-                Err(crossbeam_channel::TryRecvError::Empty) => {}
-                Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                JobState::Running => {}
+                JobState::Died => {
                     self.cameras = Some(Vec::new());
                     self.camera_probe = None;
                     self.notices.push(NoticeKind::Warning, "Looking for cameras failed; pick camera 0 or a video");
@@ -347,7 +323,7 @@ impl FacecamApp {
             }
             AppCommand::RefreshCameras => {
                 if self.camera_probe.is_none() {
-                    self.camera_probe = CameraProbe::start();
+                    self.camera_probe = probe_cameras();
                 }
             }
             AppCommand::SetResolution(resolution) => {

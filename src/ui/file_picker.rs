@@ -4,9 +4,8 @@
 //! window.
 
 use std::path::{Path, PathBuf};
-use std::thread::{self, JoinHandle};
 
-use crossbeam_channel::Receiver;
+use super::job::{Job, JobState};
 
 /// File endings offered as videos (image sequences are typed as patterns).
 const VIDEO_EXTENSIONS: &[&str] = &["avi", "mp4", "mkv", "mov", "webm", "m4v", "mpg", "mpeg", "wmv", "ogv"];
@@ -46,27 +45,13 @@ fn list(dir: &Path) -> Listing {
     listing
 }
 
-/// A folder being read.
-struct Reading {
-    handle: Option<JoinHandle<()>>,
-    done: Receiver<Listing>,
-}
-
-impl Drop for Reading {
-    fn drop(&mut self) {
-        if let Some(handle) = self.handle.take() {
-            let _ = handle.join();
-        }
-    }
-}
-
 /// The open dialog's state.
 pub struct FilePicker {
     dir: PathBuf,
     typed: String,
     /// `None` while the folder is being read.
     listing: Option<Listing>,
-    reading: Option<Reading>,
+    reading: Option<Job<Listing>>,
     error: Option<String>,
 }
 
@@ -91,12 +76,8 @@ impl FilePicker {
     fn enter(&mut self, dir: PathBuf) {
         self.dir = dir.clone();
         self.listing = None;
-        let (tx, done) = crossbeam_channel::bounded(1);
-        let spawned = thread::Builder::new().name("facecam-files".into()).spawn(move || {
-            let _ = tx.send(list(&dir));
-        });
-        self.reading = match spawned {
-            Ok(handle) => Some(Reading { handle: Some(handle), done }),
+        self.reading = match Job::spawn("facecam-files", move || list(&dir)) {
+            Ok(job) => Some(job),
             Err(e) => {
                 self.listing =
                     Some(Listing { error: Some(format!("cannot read the folder: {e}")), ..Listing::default() });
@@ -107,12 +88,15 @@ impl FilePicker {
 
     /// Takes the folder listing if it has arrived.
     fn poll(&mut self) {
-        if let Some(reading) = &self.reading
-            && let Ok(listing) = reading.done.try_recv()
-        {
-            self.listing = Some(listing);
-            self.reading = None;
+        let Some(reading) = &self.reading else { return };
+        match reading.poll() {
+            JobState::Running => return,
+            JobState::Done(listing) => self.listing = Some(listing),
+            JobState::Died => {
+                self.listing = Some(Listing { error: Some("reading the folder failed".into()), ..Listing::default() });
+            }
         }
+        self.reading = None;
     }
 
     /// Checks a chosen path before it is handed to the camera code, so a

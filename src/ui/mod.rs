@@ -5,6 +5,7 @@
 
 mod app;
 mod file_picker;
+mod job;
 mod live;
 mod people;
 mod people_panel;

@@ -19,7 +19,6 @@ pub struct PersonCard {
     pub id: u32,
     pub name: String,
     pub samples: usize,
-    pub created_unix_secs: u64,
     /// Their newest sample, gray 92×112.
     pub thumbnail: Option<egui::ColorImage>,
     /// Which sample the thumbnail shows, so the UI knows when to re-upload.
@@ -64,7 +63,7 @@ const BUSY_WAIT: Duration = Duration::from_secs(15);
 /// The thread; dropping this stops and joins it.
 pub struct PeopleService {
     requests: Option<Sender<PeopleRequest>>,
-    pub replies: Receiver<PeopleReply>,
+    replies: Receiver<PeopleReply>,
     handle: Option<JoinHandle<()>>,
 }
 
@@ -182,7 +181,6 @@ impl PeopleWorker {
                 id: person.id,
                 name: person.name.clone(),
                 samples: person.sample_count(),
-                created_unix_secs: person.created_unix_secs,
                 thumbnail,
                 thumbnail_key: newest.map(|p| p.display().to_string()).unwrap_or_default(),
             });
